@@ -1,0 +1,201 @@
+"""``faceattr prepare``: decode, frame and resize a dataset once into a memory-mapped cache.
+
+Layout of a cache folder::
+
+    meta.json    settings, attributes, file list, fingerprints, completion flag
+    images.u8    uint8 array (N, size, size, 3), memory-mapped
+    labels.npy   uint8 array (N, A) of 0/1 labels
+    status.u8    one byte per image: 0 = not yet done, 1 = cached, 2 = unreadable (skipped)
+
+The cache is written in chunks and ``status.u8`` is flushed after each, so an interrupted
+``prepare`` resumes where it stopped. A cache whose sources or settings changed is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from faceattr.data.dataset import Dataset
+from faceattr.errors import FaceAttrError
+from faceattr.preprocess.framing import Framing, frame_face
+from faceattr.preprocess.image import open_image
+
+FORMAT = "faceattr-cache/1"
+PENDING, CACHED, FAILED = 0, 1, 2
+CHUNK = 256
+
+
+def _settings(ds: Dataset, size: int) -> dict:
+    return {"format": FORMAT, "size": size, "framing": ds.framing.to_dict()}
+
+
+def _sources_fingerprint(ds: Dataset) -> str:
+    h = hashlib.sha256()
+    spec = ds.spec
+    for p in (spec.labels, spec.partition):
+        if p is not None:
+            st = p.stat()
+            h.update(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    h.update(f"split={spec.split}\n".encode())
+    for rel in ds.files:
+        st = (spec.images / rel).stat()
+        h.update(f"{rel}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+@dataclass
+class PrepareSummary:
+    cached: int
+    skipped: int
+    seconds: float
+    resumed_from: int
+    failures: list[str]
+
+    def line(self, out: Path) -> str:
+        if self.resumed_from == self.cached + self.skipped:
+            return f"{out}: up to date ({self.cached} images cached, {self.skipped} skipped)"
+        extra = f", resumed after {self.resumed_from}" if self.resumed_from else ""
+        return (f"{out}: {self.cached} images cached, {self.skipped} skipped, "
+                f"{self.seconds:.1f} s{extra}")
+
+
+def _frame_chunk(args: tuple[str, list[str], dict, int]) -> tuple[np.ndarray, list[str | None]]:
+    root, files, framing, size = args
+    fr = Framing(**framing)
+    out = np.zeros((len(files), size, size, 3), dtype=np.uint8)
+    errors: list[str | None] = []
+    for i, rel in enumerate(files):
+        try:
+            out[i] = np.asarray(frame_face(open_image(Path(root) / rel), size, fr))
+            errors.append(None)
+        except FaceAttrError as e:
+            errors.append(str(e))
+    return out, errors
+
+
+def _write_json_atomic(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def prepare(ds: Dataset, out: Path, size: int = 64, workers: int | None = None,
+            force: bool = False, progress: bool = True) -> PrepareSummary:
+    """Build (or finish building) the cache for ``ds`` in ``out``."""
+    t0 = time.perf_counter()
+    out = Path(out)
+    settings = _settings(ds, size)
+    fingerprint = _sources_fingerprint(ds)
+    meta_path = out / "meta.json"
+    n = len(ds)
+    if meta_path.exists() and not force:
+        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        if old.get("settings") != settings:
+            was, now = old.get("settings", {}), settings
+            diff = ", ".join(f"{k}: {was.get(k)} -> {now[k]}" for k in now if was.get(k) != now[k])
+            raise FaceAttrError(f"cache {out} was built with other settings ({diff}); "
+                                "pass --force to rebuild")
+        if old.get("sources") != fingerprint:
+            raise FaceAttrError(f"cache {out} is stale: its source images or label files changed "
+                                "since it was built; pass --force to rebuild")
+    elif out.exists() and any(out.iterdir()) and not meta_path.exists() and not force:
+        raise FaceAttrError(f"{out} exists and is not a faceattr cache; choose an empty folder")
+    fresh = force or not meta_path.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for name in ("images.u8", "status.u8", "labels.npy", "meta.json"):
+            (out / name).unlink(missing_ok=True)
+        meta = {"settings": settings, "sources": fingerprint, "complete": False,
+                "attributes": list(ds.attributes), "files": ds.files,
+                "images_root": str(ds.spec.images.resolve()), "labels": str(ds.spec.labels),
+                "partition": str(ds.spec.partition) if ds.spec.partition else None,
+                "split": ds.spec.split, "failures": {}}
+        np.save(out / "labels.npy", ds.labels)
+        np.memmap(out / "images.u8", np.uint8, "w+", shape=(n, size, size, 3)).flush()
+        np.zeros(n, np.uint8).tofile(out / "status.u8")
+        _write_json_atomic(meta_path, meta)
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    images = np.memmap(out / "images.u8", np.uint8, "r+", shape=(n, size, size, 3))
+    status = np.memmap(out / "status.u8", np.uint8, "r+", shape=(n,))
+    todo = np.flatnonzero(status == PENDING)
+    resumed_from = n - len(todo)
+    if meta.get("complete") and not len(todo):
+        progress = False  # up to date: nothing to do
+    chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    root = str(ds.spec.images)
+    jobs = [(root, [ds.files[j] for j in c], ds.framing.to_dict(), size) for c in chunks]
+    workers = workers or min(8, os.cpu_count() or 1)
+    failures: dict[str, str] = dict(meta.get("failures", {}))
+    bar = tqdm(total=n, initial=resumed_from, unit="img", disable=not progress,
+               desc=f"prepare {out.name}")
+    with ProcessPoolExecutor(workers) as pool:
+        for idx, (arr, errs) in zip(chunks, pool.map(_frame_chunk, jobs)):
+            images[idx] = arr
+            images.flush()
+            for j, err in zip(idx, errs):
+                if err is not None:
+                    failures[ds.files[j]] = err
+            status[idx] = [CACHED if e is None else FAILED for e in errs]
+            status.flush()
+            bar.update(len(idx))
+    bar.close()
+    meta["failures"] = failures
+    meta["complete"] = True
+    _write_json_atomic(meta_path, meta)
+    cached = int((status == CACHED).sum())
+    return PrepareSummary(cached, int((status == FAILED).sum()), time.perf_counter() - t0,
+                          resumed_from, sorted(failures.values()))
+
+
+@dataclass
+class Cache:
+    """A finished cache, opened read-only. ``images``/``labels`` hold only the cached rows."""
+
+    path: Path
+    images: np.ndarray  # (N, S, S, 3) uint8 (memory-mapped)
+    labels: np.ndarray  # (N, A) uint8
+    attributes: tuple[str, ...]
+    files: list[str]
+    framing: dict
+    size: int
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+def open_cache(path: str | Path) -> Cache:
+    """Open a complete cache; a missing, partial or foreign folder gives a clear error."""
+    path = Path(path)
+    meta_path = path / "meta.json"
+    if not meta_path.is_file():
+        raise FaceAttrError(f"{path}: not a faceattr cache (no meta.json); build one with "
+                            "'faceattr prepare'")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        settings = meta["settings"]
+        if settings.get("format") != FORMAT:
+            raise FaceAttrError(f"{path}: cache format {settings.get('format')!r} is not {FORMAT}")
+        size, files = int(settings["size"]), list(meta["files"])
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise FaceAttrError(f"{meta_path}: corrupt cache metadata ({e})") from None
+    if not meta.get("complete"):
+        raise FaceAttrError(f"{path}: cache is incomplete; rerun 'faceattr prepare' to finish it")
+    n = len(files)
+    images = np.memmap(path / "images.u8", np.uint8, "r", shape=(n, size, size, 3))
+    status = np.fromfile(path / "status.u8", np.uint8)
+    labels = np.load(path / "labels.npy")
+    keep = np.flatnonzero(status == CACHED)
+    if len(keep) < n:
+        images = images[keep]
+        labels = labels[keep]
+        files = [files[i] for i in keep]
+    return Cache(path, images, labels, tuple(meta["attributes"]), files, settings["framing"], size)

@@ -1,0 +1,170 @@
+"""Parsers for attribute label files: CelebA ``list_attr`` format, CelebA partitions, and CSV.
+
+Labels are stored as 0/1 (``uint8``) like ``torchvision.datasets.CelebA`` after its ``(x + 1) // 2``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from faceattr.errors import FaceAttrError
+
+CELEBA_ATTRIBUTES: tuple[str, ...] = (
+    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs",
+    "Big_Lips", "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows",
+    "Chubby", "Double_Chin", "Eyeglasses", "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones",
+    "Male", "Mouth_Slightly_Open", "Mustache", "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin",
+    "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair",
+    "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat", "Wearing_Lipstick", "Wearing_Necklace",
+    "Wearing_Necktie", "Young",
+)  # fmt: skip
+
+SPLITS = {"train": 0, "val": 1, "valid": 1, "test": 2}
+
+
+@dataclass(frozen=True)
+class LabelTable:
+    """Binary attribute labels: ``values[i, j]`` is 1 when image ``files[i]`` has ``attributes[j]``."""
+
+    attributes: tuple[str, ...]
+    files: tuple[str, ...]
+    values: np.ndarray  # (N, A) uint8 in {0, 1}
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def row_of(self) -> dict[str, int]:
+        """Map file name to row index."""
+        return {f: i for i, f in enumerate(self.files)}
+
+
+def _fail(path: Path, lineno: int | None, msg: str) -> FaceAttrError:
+    where = f"{path}:{lineno}" if lineno is not None else str(path)
+    return FaceAttrError(f"{where}: {msg}")
+
+
+def _read_lines(path: Path) -> list[str]:
+    path = Path(path)
+    if not path.is_file():
+        raise FaceAttrError(f"label file not found: {path}")
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise _fail(path, None, f"not a text file ({e.reason})") from None
+
+
+def _binary(token: str, path: Path, lineno: int, allowed: frozenset[str]) -> int:
+    if token not in allowed:
+        want = "/".join(sorted(allowed))
+        raise _fail(path, lineno, f"label value {token!r} is not one of {want}")
+    return 1 if token == "1" else 0
+
+
+def _check_unique(names: list[str], path: Path, what: str, first_line: int) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise _fail(path, first_line + i, f"duplicate {what} {name!r} (first on line "
+                        f"{first_line + seen[name]})")
+        seen[name] = i
+
+
+def read_celeba_attributes(path: str | Path) -> LabelTable:
+    """Read a CelebA (or CelebA-HQ) attribute file: count line, names line, ``file v1 .. vA`` rows."""
+    path = Path(path)
+    lines = _read_lines(path)
+    if len(lines) < 2:
+        raise _fail(path, None, "too short for a CelebA attribute file (needs a count line and a "
+                    "names line)")
+    try:
+        declared = int(lines[0].strip())
+    except ValueError:
+        raise _fail(path, 1, f"expected the row count, got {lines[0].strip()[:40]!r}") from None
+    attributes = lines[1].split()
+    if not attributes:
+        raise _fail(path, 2, "the attribute names line is empty")
+    _check_unique(attributes, path, "attribute name", 2)
+    allowed = frozenset({"-1", "1"})
+    n_attr = len(attributes)
+    files: list[str] = []
+    values = np.zeros((max(len(lines) - 2, 0), n_attr), dtype=np.uint8)
+    for lineno, line in enumerate(lines[2:], start=3):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != n_attr + 1:
+            raise _fail(path, lineno, f"expected a file name and {n_attr} values, got "
+                        f"{len(parts)} fields")
+        tokens = parts[1:]
+        if not allowed.issuperset(tokens):
+            bad = next(t for t in tokens if t not in allowed)
+            _binary(bad, path, lineno, allowed)
+        values[len(files)] = [t == "1" for t in tokens]
+        files.append(parts[0])
+    if declared != len(files):
+        raise _fail(path, 1, f"declares {declared} rows but holds {len(files)}")
+    _check_unique(files, path, "row for image", 3)
+    return LabelTable(tuple(attributes), tuple(files), values[: len(files)])
+
+
+def read_csv_labels(path: str | Path) -> LabelTable:
+    """Read a CSV with header ``file,<attr>,...`` and 0/1 or -1/1 values."""
+    path = Path(path)
+    lines = _read_lines(path)
+    rows = list(csv.reader(lines))
+    if not rows or not rows[0]:
+        raise _fail(path, 1, "empty CSV: expected a header 'file,<attribute>,...'")
+    header = [h.strip() for h in rows[0]]
+    if len(header) < 2:
+        raise _fail(path, 1, "the header needs a file column and at least one attribute")
+    attributes = header[1:]
+    _check_unique(attributes, path, "attribute name", 1)
+    allowed = frozenset({"-1", "0", "1"})
+    files: list[str] = []
+    values = np.zeros((len(rows) - 1, len(attributes)), dtype=np.uint8)
+    zero_seen = minus_seen = False
+    for lineno, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise _fail(path, lineno, f"expected {len(header)} columns, got {len(row)}")
+        tokens = [c.strip() for c in row[1:]]
+        zero_seen |= "0" in tokens
+        minus_seen |= "-1" in tokens
+        if zero_seen and minus_seen:
+            raise _fail(path, lineno, "mixes 0/1 and -1/1 label encodings")
+        values[len(files)] = [_binary(t, path, lineno, allowed) for t in tokens]
+        files.append(row[0].strip())
+    _check_unique(files, path, "row for image", 2)
+    return LabelTable(tuple(attributes), tuple(files), values[: len(files)])
+
+
+def read_labels(path: str | Path) -> LabelTable:
+    """Read a label file, choosing the parser by extension (``.csv``) or else the CelebA format."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return read_csv_labels(path)
+    return read_celeba_attributes(path)
+
+
+def read_partition(path: str | Path) -> dict[str, int]:
+    """Read a CelebA partition file: ``file 0|1|2`` per line (train/val/test)."""
+    path = Path(path)
+    out: dict[str, int] = {}
+    for lineno, line in enumerate(_read_lines(path), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2:
+            raise _fail(path, lineno, f"expected '<file> <0|1|2>', got {len(parts)} fields")
+        name, value = parts
+        if value not in ("0", "1", "2"):
+            raise _fail(path, lineno, f"unknown partition value {value!r} (expected 0, 1 or 2)")
+        if name in out:
+            raise _fail(path, lineno, f"duplicate row for image {name!r}")
+        out[name] = int(value)
+    return out

@@ -1,0 +1,77 @@
+"""Batches from one or more caches, shuffled and augmented, with no JPEG decoding.
+
+A plain iterator instead of ``DataLoader`` workers: the cache is already decoded, so one
+indexing operation plus one batched augmentation per step is all the work there is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from faceattr.data.cache import Cache
+from faceattr.errors import FaceAttrError
+from faceattr.preprocess.augment import AugmentConfig, augment
+from faceattr.preprocess.tensor import normalise, to_unit
+
+
+class CacheBatches:
+    """Iterate over ``(images float (B,3,S,S), labels long (B,A))`` batches of some cache rows.
+
+    ``rank``/``world`` give each distributed process a disjoint share of every epoch.
+    """
+
+    def __init__(self, caches: Sequence[Cache], indices: np.ndarray | None = None,
+                 batch_size: int = 64, shuffle: bool = False,
+                 augment_cfg: AugmentConfig | None = None, seed: int = 0,
+                 mean: float = 0.5, std: float = 0.5, drop_last: bool = False,
+                 rank: int = 0, world: int = 1, in_memory: bool = True) -> None:
+        if not caches:
+            raise FaceAttrError("no cache given")
+        attrs = caches[0].attributes
+        sizes = {c.size for c in caches}
+        for c in caches:
+            if c.attributes != attrs:
+                raise FaceAttrError(f"{c.path}: attributes differ from {caches[0].path}")
+        if len(sizes) != 1:
+            raise FaceAttrError(f"caches have different image sizes: {sorted(sizes)}")
+        arrays = [np.asarray(c.images) if in_memory else c.images for c in caches]
+        self.images = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+        self.labels = np.concatenate([c.labels for c in caches])
+        self.attributes = attrs
+        self.indices = np.arange(len(self.labels)) if indices is None else np.asarray(indices)
+        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
+        self.augment_cfg, self.seed, self.mean, self.std = augment_cfg, seed, mean, std
+        self.rank, self.world = rank, world
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _order(self) -> np.ndarray:
+        idx = self.indices
+        if self.shuffle:
+            rng = np.random.default_rng((self.seed, self.epoch))
+            idx = idx[rng.permutation(len(idx))]
+        if self.world > 1:  # pad to a multiple of world, then stride like DistributedSampler
+            pad = (-len(idx)) % self.world
+            idx = np.concatenate([idx, idx[:pad]])[self.rank::self.world]
+        return idx
+
+    def __len__(self) -> int:
+        n = len(self._order())
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = self._order()
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch * 7919 + self.rank)
+        stop = len(self) * self.batch_size
+        for start in range(0, min(stop, len(order)), self.batch_size):
+            sel = np.sort(order[start:start + self.batch_size])
+            x = to_unit(np.ascontiguousarray(self.images[sel]))
+            if self.augment_cfg is not None:
+                x = augment(x, self.augment_cfg, gen)
+            x = normalise(x, self.mean, self.std)
+            yield x, torch.from_numpy(self.labels[sel].astype(np.int64))

@@ -1,0 +1,1 @@
+"""S2: bring every face to one canonical framing, then resize and normalise it."""

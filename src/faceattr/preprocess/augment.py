@@ -1,0 +1,52 @@
+"""Batch augmentation on uint8 image tensors: flip, small scale/shift jitter, colour jitter.
+
+Works on a whole batch at once (one ``grid_sample``), so the loader stays far ahead of training.
+Reproducible: every random draw comes from the ``torch.Generator`` passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    flip: float = 0.5  # probability of a horizontal flip
+    scale: float = 0.08  # zoom factor drawn from [1 - scale, 1 + scale]
+    shift: float = 0.06  # shift drawn from [-shift, shift] of the side
+    rotate: float = 8.0  # degrees
+    brightness: float = 0.25
+    contrast: float = 0.25
+    saturation: float = 0.25
+
+
+def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
+    """Augment a float batch in [0, 1] of shape (B, 3, H, W); returns a new tensor."""
+    b = x.shape[0]
+
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return torch.rand(b, generator=gen) * (hi - lo) + lo
+
+    s = u(1 - cfg.scale, 1 + cfg.scale)
+    a = torch.deg2rad(u(-cfg.rotate, cfg.rotate))
+    flip = torch.where(torch.rand(b, generator=gen) < cfg.flip, -1.0, 1.0)
+    tx, ty = u(-cfg.shift, cfg.shift) * 2, u(-cfg.shift, cfg.shift) * 2
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0] = torch.cos(a) / s * flip
+    theta[:, 0, 1] = -torch.sin(a) / s
+    theta[:, 1, 0] = torch.sin(a) / s * flip
+    theta[:, 1, 1] = torch.cos(a) / s
+    theta[:, 0, 2], theta[:, 1, 2] = tx, ty
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    # colour jitter: brightness, contrast, saturation (per image)
+    x = x * u(1 - cfg.brightness, 1 + cfg.brightness).view(b, 1, 1, 1)
+    grey = x.mean(dim=1, keepdim=True)
+    m = grey.mean(dim=(2, 3), keepdim=True)
+    x = (x - m) * u(1 - cfg.contrast, 1 + cfg.contrast).view(b, 1, 1, 1) + m
+    grey = x.mean(dim=1, keepdim=True)
+    x = (x - grey) * u(1 - cfg.saturation, 1 + cfg.saturation).view(b, 1, 1, 1) + grey
+    return x.clamp_(0.0, 1.0)

@@ -1,0 +1,149 @@
+"""The canonical face framing and how each source framing, face box or landmark set maps onto it.
+
+Every image is turned into the same square crop of the face (the *canonical square*), whatever
+its source: a dataset framing (configuration in ``framings.toml``), a face box from a detector,
+or five facial landmarks (similarity transform onto :data:`CANONICAL_LANDMARKS`).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+from PIL import Image
+
+from faceattr.errors import FaceAttrError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_FRAMING = "crop"
+
+# Mean CelebA landmarks (left eye, right eye, nose, left/right mouth corner) expressed in the
+# canonical square, as fractions of its side. From the aligned frame: (x - 9) / 160, (y - 41) / 160.
+CANONICAL_LANDMARKS = np.array(
+    [[0.375, 0.44], [0.6188, 0.44], [0.4969, 0.5875], [0.3938, 0.6969], [0.6063, 0.6969]],
+    dtype=np.float64,
+)
+
+# A detector's face box (tight around brows..chin) is enlarged by this factor around its centre to
+# give the canonical square; a later issue calibrates it for the chosen detector.
+BOX_EXPAND = 1.45
+
+
+@dataclass(frozen=True)
+class Framing:
+    """Where the canonical square lies in images of one source framing (fractions of the width)."""
+
+    name: str
+    cx: float
+    cy: float
+    size: float
+    description: str = ""
+
+    def square(self, width: int, height: int) -> tuple[float, float, float, float]:
+        """Canonical square ``(left, top, right, bottom)`` in pixels for an image of this size."""
+        side = self.size * width
+        cx, cy = self.cx * width, self.cy * height
+        return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+
+    def to_dict(self) -> dict[str, float | str]:
+        return {"name": self.name, "cx": self.cx, "cy": self.cy, "size": self.size}
+
+
+@cache
+def framings() -> dict[str, Framing]:
+    """All framings from the packaged ``framings.toml``."""
+    text = resources.files("faceattr").joinpath("framings.toml").read_text(encoding="utf-8")
+    table = tomllib.loads(text)
+    return {
+        name: Framing(name, float(v["cx"]), float(v["cy"]), float(v["size"]),
+                      v.get("description", ""))
+        for name, v in table.items()
+    }
+
+
+def get_framing(name: str | None) -> Framing:
+    """Look up a framing by name (``None`` means the default, :data:`DEFAULT_FRAMING`)."""
+    name = name or DEFAULT_FRAMING
+    known = framings()
+    if name not in known:
+        raise FaceAttrError(f"unknown framing {name!r}; known: {', '.join(sorted(known))}")
+    return known[name]
+
+
+def square_from_box(box: tuple[float, float, float, float],
+                    expand: float = BOX_EXPAND) -> tuple[float, float, float, float]:
+    """Canonical square from a face box ``(left, top, right, bottom)``."""
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0) * expand
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+
+
+def similarity_from_landmarks(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """Least-squares similarity (Umeyama) taking output pixels to source pixels.
+
+    Returns the 2x3 matrix ``M`` with ``src = M @ [u, v, 1]`` for output pixel ``(u, v)``.
+    """
+    src = np.asarray(landmarks, dtype=np.float64).reshape(-1, 2)
+    if src.shape != CANONICAL_LANDMARKS.shape:
+        raise FaceAttrError(f"expected 5 landmarks (x, y), got array of shape {src.shape}")
+    dst = CANONICAL_LANDMARKS * size
+    # Solve dst -> src: src = s R dst + t.
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s_c, d_c = src - mu_s, dst - mu_d
+    cov = s_c.T @ d_c / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    d = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[-1] = -1
+    rot = u @ np.diag(d) @ vt
+    scale = (sig * d).sum() / d_c.var(0).sum()
+    t = mu_s - scale * rot @ mu_d
+    return np.hstack([scale * rot, t[:, None]])
+
+
+def frame_face(
+    image: Image.Image,
+    size: int,
+    framing: Framing | str | None = None,
+    box: tuple[float, float, float, float] | None = None,
+    landmarks: np.ndarray | None = None,
+) -> Image.Image:
+    """Cut the canonical face square out of ``image`` and resize it to ``size`` x ``size`` RGB.
+
+    Priority: ``landmarks`` (similarity alignment), then ``box`` (a detector's face box), then the
+    dataset ``framing`` (name or :class:`Framing`; default: tight face crops).
+    """
+    image = image.convert("RGB")
+    if landmarks is not None:
+        m = similarity_from_landmarks(landmarks, size)
+        return image.transform((size, size), Image.Transform.AFFINE, tuple(m.ravel()),
+                               Image.Resampling.BILINEAR)
+    if box is not None:
+        square = square_from_box(box)
+    else:
+        if not isinstance(framing, Framing):
+            framing = get_framing(framing)
+        square = framing.square(*image.size)
+    return resize_square(image, square, size)
+
+
+def resize_square(image: Image.Image, square: tuple[float, float, float, float],
+                  size: int) -> Image.Image:
+    """Resample the square region to ``size`` x ``size``, antialiased when shrinking."""
+    x0, y0, x1, y1 = square
+    side = x1 - x0
+    # Shrinking by a lot: first reduce with a box filter (fast, antialiased), then resample.
+    factor = int(side // (2 * size))
+    if factor >= 2:
+        image = image.reduce(factor)
+        x0, y0, x1, y1 = (c / factor for c in square)
+    return image.transform((size, size), Image.Transform.EXTENT, (x0, y0, x1, y1),
+                           Image.Resampling.BILINEAR)

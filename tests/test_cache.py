@@ -1,0 +1,85 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from faceattr.data.cache import CACHED, PENDING, open_cache, prepare
+from faceattr.data.dataset import DatasetSpec, resolve
+from faceattr.errors import FaceAttrError
+
+
+def dataset(folder, labels, **kw):
+    return resolve(DatasetSpec(folder, labels, framing="celeba-aligned", **kw))
+
+
+def test_prepare_and_open(small_aligned, celeba_attr_small, tmp_path):
+    ds = dataset(small_aligned, celeba_attr_small)
+    s = prepare(ds, tmp_path / "c", size=32, workers=1, progress=False)
+    assert (s.cached, s.skipped) == (40, 0)
+    c = open_cache(tmp_path / "c")
+    assert c.images.shape == (40, 32, 32, 3) and c.images.dtype == np.uint8
+    assert (c.labels == ds.labels).all() and c.files == ds.files
+    assert c.images.mean() > 20  # real pixels were written
+
+
+def test_broken_image_is_skipped_not_fatal(small_aligned, celeba_attr_small, tmp_path):
+    (small_aligned / "000003.jpg").write_bytes(b"not a jpeg at all")
+    ds = dataset(small_aligned, celeba_attr_small)
+    s = prepare(ds, tmp_path / "c", size=32, workers=1, progress=False)
+    assert (s.cached, s.skipped) == (39, 1) and "000003.jpg" in s.failures[0]
+    c = open_cache(tmp_path / "c")
+    assert len(c) == 39 and "000003.jpg" not in c.files
+
+
+def test_restart_after_interruption(small_aligned, celeba_attr_small, tmp_path):
+    ds = dataset(small_aligned, celeba_attr_small)
+    full = prepare(ds, tmp_path / "full", size=32, workers=1, progress=False)
+    assert full.cached == 40
+    reference = np.array(open_cache(tmp_path / "full").images)
+    # An interrupted run leaves: meta.complete = False, status PENDING for the rest, and
+    # whatever bytes happened to be in images.u8. Reproduce that state exactly.
+    out = tmp_path / "part"
+    prepare(ds, out, size=32, workers=1, progress=False)
+    meta = json.loads((out / "meta.json").read_text())
+    meta["complete"] = False
+    (out / "meta.json").write_text(json.dumps(meta))
+    status = np.memmap(out / "status.u8", np.uint8, "r+")
+    status[25:] = PENDING
+    status.flush()
+    img = np.memmap(out / "images.u8", np.uint8, "r+", shape=(40, 32, 32, 3))
+    img[25:] = 0
+    img.flush()
+    with pytest.raises(FaceAttrError, match="incomplete"):
+        open_cache(out)
+    s = prepare(ds, out, size=32, workers=1, progress=False)
+    assert s.resumed_from == 25 and s.cached == 40
+    assert (np.fromfile(out / "status.u8", np.uint8) == CACHED).all()
+    assert np.array_equal(np.array(open_cache(out).images), reference)
+
+
+def test_up_to_date_and_stale(small_aligned, celeba_attr_small, tmp_path):
+    ds = dataset(small_aligned, celeba_attr_small)
+    out = tmp_path / "c"
+    prepare(ds, out, size=32, workers=1, progress=False)
+    again = prepare(ds, out, size=32, workers=1, progress=False)
+    assert "up to date" in again.line(out)
+    with pytest.raises(FaceAttrError, match=r"other settings \(size: 32 -> 48\)"):
+        prepare(ds, out, size=48, workers=1, progress=False)
+    st = (small_aligned / "000002.jpg").stat()
+    os.utime(small_aligned / "000002.jpg", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    with pytest.raises(FaceAttrError, match="stale"):
+        prepare(dataset(small_aligned, celeba_attr_small), out, size=32, workers=1,
+                progress=False)
+    s = prepare(dataset(small_aligned, celeba_attr_small), out, size=32, workers=1,
+                force=True, progress=False)
+    assert s.cached == 40 and s.resumed_from == 0
+
+
+def test_not_a_cache(tmp_path):
+    with pytest.raises(FaceAttrError, match="not a faceattr cache"):
+        open_cache(tmp_path)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "meta.json").write_text("{broken")
+    with pytest.raises(FaceAttrError, match="corrupt cache metadata"):
+        open_cache(tmp_path / "x")

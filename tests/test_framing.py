@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from faceattr.preprocess.framing import (
+    CANONICAL_LANDMARKS,
+    frame_face,
+    framings,
+    get_framing,
+    similarity_from_landmarks,
+    square_from_box,
+)
+
+
+def test_framings_are_configuration():
+    names = set(framings())
+    assert {"celeba-aligned", "celebahq", "crop"} <= names
+    assert get_framing(None).name == "crop"
+
+
+def test_aligned_square_is_the_reference_square():
+    # the canonical square in the 178x218 aligned frame: centre (89, 121), side 160
+    x0, y0, x1, y1 = get_framing("celeba-aligned").square(178, 218)
+    assert (x0 + x1) / 2 == pytest.approx(89, abs=0.5)
+    assert (y0 + y1) / 2 == pytest.approx(121, abs=0.5)
+    assert x1 - x0 == pytest.approx(160, abs=0.5)
+    # a downscaled copy maps to the same square, scaled
+    a = get_framing("celeba-aligned").square(89, 109)
+    assert a == pytest.approx([c / 2 for c in (x0, y0, x1, y1)], abs=0.3)
+
+
+def marker_image(w: int, h: int, square) -> Image.Image:
+    """A black image with a white dot at the centre of ``square`` and one at its top-left."""
+    a = np.zeros((h, w, 3), np.uint8)
+    x0, y0, x1, y1 = square
+    cx, cy = int((x0 + x1) / 2), int((y0 + y1) / 2)
+    a[cy - 2:cy + 3, cx - 2:cx + 3] = 255
+    return Image.fromarray(a)
+
+
+@pytest.mark.parametrize(("name", "w", "h"), [("celeba-aligned", 89, 109), ("celebahq", 64, 64),
+                                              ("crop", 200, 208)])
+def test_square_centre_lands_in_output_centre(name, w, h):
+    f = get_framing(name)
+    out = np.asarray(frame_face(marker_image(w, h, f.square(w, h)), 64, f))
+    ys, xs = np.nonzero(out[..., 0] > 60)
+    assert abs(xs.mean() - 31.5) < 1.5 and abs(ys.mean() - 31.5) < 1.5
+
+
+def test_box_seam():
+    assert square_from_box((10, 20, 110, 120), expand=1.0) == (10, 20, 110, 120)
+    x0, y0, x1, y1 = square_from_box((10, 20, 110, 120), expand=1.5)
+    assert x1 - x0 == 150 and (x0 + x1) / 2 == 60
+
+
+def test_landmarks_recover_a_similarity():
+    size = 64
+    angle, scale, t = np.deg2rad(20), 2.5, np.array([40.0, 70.0])
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    pts = (CANONICAL_LANDMARKS * size) @ (scale * rot).T + t
+    m = similarity_from_landmarks(pts, size)
+    assert np.allclose(m[:, :2], scale * rot, atol=1e-9) and np.allclose(m[:, 2], t, atol=1e-9)
+
+
+def test_landmark_alignment_undoes_rotation():
+    """A face rotated by 25 degrees and aligned by its landmarks equals the upright crop."""
+    rng = np.random.default_rng(0)
+    base = np.kron(rng.integers(0, 255, (16, 16, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+    img = Image.fromarray(base)  # 128x128 blocky pattern
+    size = 64
+    upright_pts = CANONICAL_LANDMARKS * 128
+    ref = np.asarray(frame_face(img, size, landmarks=upright_pts)).astype(float)
+    rotated = img.rotate(25, resample=Image.Resampling.BILINEAR, center=(64, 64))
+    a = np.deg2rad(25)  # PIL rotates counter-clockwise on screen
+    rot = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    pts = (upright_pts - 64) @ rot.T + 64
+    out = np.asarray(frame_face(rotated, size, landmarks=pts)).astype(float)
+    inner = (slice(16, 48), slice(16, 48))
+    assert np.abs(out[inner] - ref[inner]).mean() < 12
