@@ -55,6 +55,40 @@ def cmd_framings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from faceattr.training.config import load_config
+    from faceattr.training.train import train
+
+    overrides = list(args.set or [])
+    if args.train:
+        overrides.append("data.train=" + repr([str(p) for p in args.train]).replace("'", '"'))
+    cfg = load_config(args.config, overrides)
+    result = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    if "model" in result:
+        print(f"trained {result['epochs']} epochs; best validation mean accuracy "
+              f"{result['best_val_mean_accuracy']:.2%}; model: {result['model']}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from faceattr.evaluation.report import evaluate, format_report, write_chart, write_json
+    from faceattr.inference.engine import Engine
+
+    engine = Engine(args.model)
+    ds = dataset_from_args(args)
+    report = evaluate(engine, ds, threshold=args.threshold, mirror=args.mirror)
+    for msg in report["skipped"][:5]:
+        print(f"skipped: {msg}", file=sys.stderr)
+    print(format_report(report))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    if args.chart:
+        write_chart(report, args.chart)
+        print(f"wrote {args.chart}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from faceattr import __version__
 
@@ -71,6 +105,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild even if a cache exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("train", help="train a model on prepared caches")
+    p.add_argument("--config", type=Path, help="TOML config (default: the built-in default.toml)")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                   help="override one config value, e.g. --set train.epochs=3 (repeatable)")
+    p.add_argument("--train", type=Path, nargs="+", metavar="CACHE",
+                   help="training caches (overrides data.train)")
+    p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, log, model)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="report accuracy and consistency on a labelled dataset")
+    p.add_argument("--model", type=Path, help="model file (default: the bundled model)")
+    add_dataset_options(p)
+    p.add_argument("--threshold", default="tuned", help="0.5, tuned (default) or a number")
+    p.add_argument("--mirror", action="store_true", help="average each image with its mirror")
+    p.add_argument("--json", type=Path, help="write the full report as JSON")
+    p.add_argument("--chart", type=Path, help="write a PNG chart of per-attribute accuracy")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("framings", help="list the known source framings")
     p.set_defaults(func=cmd_framings)

@@ -68,7 +68,8 @@ class PrepareSummary:
                 f"{self.seconds:.1f} s{extra}")
 
 
-def _frame_chunk(args: tuple[str, list[str], dict, int]) -> tuple[np.ndarray, list[str | None]]:
+def frame_chunk(args: tuple[str, list[str], dict, int]) -> tuple[np.ndarray, list[str | None]]:
+    """Worker: open and frame ``files`` under ``root``; returns pixels and per-file errors."""
     root, files, framing, size = args
     fr = Framing(**framing)
     out = np.zeros((len(files), size, size, 3), dtype=np.uint8)
@@ -138,7 +139,7 @@ def prepare(ds: Dataset, out: Path, size: int = 64, workers: int | None = None,
     bar = tqdm(total=n, initial=resumed_from, unit="img", disable=not progress,
                desc=f"prepare {out.name}")
     with ProcessPoolExecutor(workers) as pool:
-        for idx, (arr, errs) in zip(chunks, pool.map(_frame_chunk, jobs)):
+        for idx, (arr, errs) in zip(chunks, pool.map(frame_chunk, jobs)):
             images[idx] = arr
             images.flush()
             for j, err in zip(idx, errs):

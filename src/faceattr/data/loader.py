@@ -20,6 +20,7 @@ from faceattr.preprocess.tensor import normalise, to_unit
 class CacheBatches:
     """Iterate over ``(images float (B,3,S,S), labels long (B,A))`` batches of some cache rows.
 
+    Pixels travel to ``device`` as uint8 and are augmented there (on the GPU when training on one).
     ``rank``/``world`` give each distributed process a disjoint share of every epoch.
     """
 
@@ -27,7 +28,8 @@ class CacheBatches:
                  batch_size: int = 64, shuffle: bool = False,
                  augment_cfg: AugmentConfig | None = None, seed: int = 0,
                  mean: float = 0.5, std: float = 0.5, drop_last: bool = False,
-                 rank: int = 0, world: int = 1, in_memory: bool = True) -> None:
+                 rank: int = 0, world: int = 1, in_memory: bool = True,
+                 device: torch.device | str = "cpu") -> None:
         if not caches:
             raise FaceAttrError("no cache given")
         attrs = caches[0].attributes
@@ -44,7 +46,7 @@ class CacheBatches:
         self.indices = np.arange(len(self.labels)) if indices is None else np.asarray(indices)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.augment_cfg, self.seed, self.mean, self.std = augment_cfg, seed, mean, std
-        self.rank, self.world = rank, world
+        self.rank, self.world, self.device = rank, world, torch.device(device)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -70,8 +72,8 @@ class CacheBatches:
         stop = len(self) * self.batch_size
         for start in range(0, min(stop, len(order)), self.batch_size):
             sel = np.sort(order[start:start + self.batch_size])
-            x = to_unit(np.ascontiguousarray(self.images[sel]))
+            x = to_unit(np.ascontiguousarray(self.images[sel]), self.device)
             if self.augment_cfg is not None:
                 x = augment(x, self.augment_cfg, gen)
             x = normalise(x, self.mean, self.std)
-            yield x, torch.from_numpy(self.labels[sel].astype(np.int64))
+            yield x, torch.from_numpy(self.labels[sel].astype(np.int64)).to(self.device)

@@ -27,14 +27,14 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.
     """Augment a float batch in [0, 1] of shape (B, 3, H, W); returns a new tensor."""
     b = x.shape[0]
 
-    def u(lo: float, hi: float) -> torch.Tensor:
-        return torch.rand(b, generator=gen) * (hi - lo) + lo
+    def u(lo: float, hi: float) -> torch.Tensor:  # drawn on the CPU generator, used on x's device
+        return (torch.rand(b, generator=gen) * (hi - lo) + lo).to(x.device)
 
     s = u(1 - cfg.scale, 1 + cfg.scale)
     a = torch.deg2rad(u(-cfg.rotate, cfg.rotate))
-    flip = torch.where(torch.rand(b, generator=gen) < cfg.flip, -1.0, 1.0)
+    flip = torch.where(torch.rand(b, generator=gen) < cfg.flip, -1.0, 1.0).to(x.device)
     tx, ty = u(-cfg.shift, cfg.shift) * 2, u(-cfg.shift, cfg.shift) * 2
-    theta = torch.zeros(b, 2, 3)
+    theta = torch.zeros(b, 2, 3, device=x.device)
     theta[:, 0, 0] = torch.cos(a) / s * flip
     theta[:, 0, 1] = -torch.sin(a) / s
     theta[:, 1, 0] = torch.sin(a) / s * flip

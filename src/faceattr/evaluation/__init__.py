@@ -1,0 +1,1 @@
+"""Evaluation: accuracy metrics, logical-consistency rules, reports and charts."""

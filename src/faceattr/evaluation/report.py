@@ -1,0 +1,118 @@
+"""``faceattr evaluate``: metrics of a model on a labelled dataset, as text, JSON and a chart."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceattr.data.cache import frame_chunk
+from faceattr.data.dataset import Dataset
+from faceattr.evaluation.consistency import violations
+from faceattr.evaluation.metrics import attribute_metrics, majority_baseline
+from faceattr.inference.engine import Engine
+
+
+def frame_dataset(ds: Dataset, size: int, workers: int = 2) -> tuple[np.ndarray, np.ndarray,
+                                                                        list[str]]:
+    """Frame every image of ``ds``; returns faces, their labels, and the errors of the rest."""
+    chunks = [ds.files[i:i + 256] for i in range(0, len(ds.files), 256)]
+    jobs = [(str(ds.spec.images), c, ds.framing.to_dict(), size) for c in chunks]
+    faces, keep, errors = [], [], []
+    with ProcessPoolExecutor(workers) as pool:
+        for arr, errs in pool.map(frame_chunk, jobs):
+            ok = [e is None for e in errs]
+            faces.append(arr[ok])
+            keep.extend(ok)
+            errors.extend(e for e in errs if e is not None)
+    return np.concatenate(faces), ds.labels[np.asarray(keep)], errors
+
+
+def evaluate(engine: Engine, ds: Dataset, threshold: str = "tuned", mirror: bool = False,
+             workers: int = 2) -> dict[str, Any]:
+    """All the numbers ``faceattr evaluate`` reports."""
+    from faceattr.errors import FaceAttrError
+
+    if list(ds.attributes) != engine.attributes:
+        missing = [a for a in engine.attributes if a not in ds.attributes]
+        if missing:
+            raise FaceAttrError(f"{ds.spec.labels} lacks attributes the model predicts: "
+                                f"{', '.join(missing[:5])}")
+    cols = [list(ds.attributes).index(a) for a in engine.attributes]
+    faces, labels, errors = frame_dataset(ds, engine.input_size, workers)
+    labels = labels[:, cols]
+    probs = engine.probabilities(faces, mirror=mirror)
+    pred = (probs >= engine.thresholds(threshold)[None]).astype(np.uint8)
+    m = attribute_metrics(pred, labels)
+    prevalence = engine.meta.get("train_prevalence")
+    return {
+        "model": str(engine.path),
+        "images": int(len(labels)),
+        "skipped": errors,
+        "framing": ds.framing.name,
+        "threshold": threshold,
+        "mirror": mirror,
+        "mean_accuracy": float(m["accuracy"].mean()),
+        "balanced_accuracy": float(np.nanmean(m["balanced_accuracy"])),
+        "majority_baseline": majority_baseline(labels, prevalence),
+        "consistency": {"predicted": violations(pred, engine.attributes),
+                        "ground_truth": violations(labels, engine.attributes)},
+        "per_attribute": {a: {"accuracy": float(m["accuracy"][j]),
+                              "balanced_accuracy": float(m["balanced_accuracy"][j]),
+                              "f1": float(m["f1"][j])}
+                          for j, a in enumerate(engine.attributes)},
+    }
+
+
+def format_report(r: dict[str, Any]) -> str:
+    lines = [f"{'attribute':22s} {'acc':>7s} {'bal.acc':>7s} {'F1':>7s}"]
+    for a, v in r["per_attribute"].items():
+        lines.append(f"{a:22s} {v['accuracy']:7.2%} {v['balanced_accuracy']:7.2%} "
+                     f"{v['f1']:7.3f}")
+    c = r["consistency"]
+    lines += [
+        "",
+        f"images             {r['images']} ({len(r['skipped'])} unreadable, skipped)",
+        f"mean accuracy      {r['mean_accuracy']:.2%}",
+        f"balanced accuracy  {r['balanced_accuracy']:.2%}",
+        f"majority baseline  {r['majority_baseline']:.2%}",
+        f"rule violations    {c['predicted']['any']:.2%} of images "
+        f"(ground-truth labels: {c['ground_truth']['any']:.2%})",
+    ]
+    return "\n".join(lines)
+
+
+def write_chart(r: dict[str, Any], path: Path) -> None:
+    """Horizontal bar chart of per-attribute accuracy and balanced accuracy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(r["per_attribute"])
+    acc = [r["per_attribute"][a]["accuracy"] * 100 for a in names]
+    bacc = [r["per_attribute"][a]["balanced_accuracy"] * 100 for a in names]
+    y = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(7, 0.22 * len(names) + 1.2))
+    ax.barh(y - 0.2, acc, 0.4, label="accuracy")
+    ax.barh(y + 0.2, bacc, 0.4, label="balanced accuracy")
+    ax.set_yticks(y, names, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(40, 100)
+    ax.axvline(r["mean_accuracy"] * 100, color="k", lw=0.8, ls="--")
+    ax.set_xlabel("%")
+    ax.set_title(f"mean accuracy {r['mean_accuracy']:.2%}, balanced {r['balanced_accuracy']:.2%}",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_json(r: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(r, indent=2))

@@ -1,0 +1,1 @@
+"""S4 recognition: running a trained model on new images."""

@@ -1,0 +1,71 @@
+"""The model file: safetensors weights with our JSON metadata in the safetensors header.
+
+Nothing is unpickled: a model file is tensors plus one JSON string under the key ``faceattr``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from faceattr.errors import FaceAttrError
+from faceattr.models.config import ModelConfig
+from faceattr.models.faceattr_net import FaceAttrNet
+
+FORMAT = "faceattr-model/1"
+
+
+def save_model(model: FaceAttrNet, path: str | Path, meta: dict[str, Any]) -> None:
+    """Write weights + metadata atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    full = {"format": FORMAT, "config": model.config.to_dict(), **meta}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata={"faceattr": json.dumps(full)})
+    os.replace(tmp, path)
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a model file; a clear error for anything that is not ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise FaceAttrError(f"model file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get("faceattr")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise FaceAttrError(f"{path}: not a faceattr model file (not readable as safetensors: "
+                            f"{str(e).splitlines()[0][:80]})") from None
+    if raw is None:
+        raise FaceAttrError(f"{path}: not a faceattr model file (safetensors without faceattr "
+                            "metadata)")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError:
+        raise FaceAttrError(f"{path}: corrupt faceattr metadata") from None
+    if meta.get("format") != FORMAT:
+        raise FaceAttrError(f"{path}: unsupported model format {meta.get('format')!r} "
+                            f"(this faceattr reads {FORMAT})")
+    return meta
+
+
+def load_model(path: str | Path, device: str = "cpu") -> tuple[FaceAttrNet, dict[str, Any]]:
+    """Rebuild the network from the metadata and load its weights (eval mode)."""
+    path = Path(path)
+    meta = read_metadata(path)
+    model = FaceAttrNet(ModelConfig.from_dict(meta["config"]))
+    try:
+        with safe_open(str(path), framework="pt", device=device) as f:
+            state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+        model.load_state_dict(state, strict=True)
+    except (SafetensorError, RuntimeError) as e:
+        raise FaceAttrError(f"{path}: weights do not match the model config "
+                            f"({str(e).splitlines()[0][:100]})") from None
+    return model.to(device).eval(), meta

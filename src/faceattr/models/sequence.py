@@ -1,0 +1,39 @@
+"""Turn the CNN feature map into a sequence of T attribute-task features of size d."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LinearTasks(nn.Module):
+    """Global-average-pool, then one linear map to T x d."""
+
+    def __init__(self, channels: int, tasks: int, dim: int) -> None:
+        super().__init__()
+        self.tasks, self.dim = tasks, dim
+        self.proj = nn.Linear(channels, tasks * dim)
+
+    def forward(self, fmap: torch.Tensor) -> torch.Tensor:
+        pooled = fmap.mean(dim=(2, 3))
+        return self.proj(pooled).view(-1, self.tasks, self.dim)
+
+
+class AttentionTasks(nn.Module):
+    """Per-attribute spatial attention: each task pools the map with its own softmax weights,
+    then a shared linear map to d plus a learned per-task embedding."""
+
+    def __init__(self, channels: int, tasks: int, dim: int) -> None:
+        super().__init__()
+        self.attn = nn.Conv2d(channels, tasks, 1)
+        self.proj = nn.Linear(channels, dim)
+        self.task_embed = nn.Parameter(torch.zeros(tasks, dim))
+
+    def forward(self, fmap: torch.Tensor) -> torch.Tensor:
+        w = self.attn(fmap).flatten(2).softmax(dim=-1)  # (B, T, HW)
+        pooled = torch.bmm(w, fmap.flatten(2).transpose(1, 2))  # (B, T, C)
+        return self.proj(pooled) + self.task_embed
+
+
+def build_sequence(kind: str, channels: int, tasks: int, dim: int) -> nn.Module:
+    return {"linear": LinearTasks, "attention": AttentionTasks}[kind](channels, tasks, dim)

@@ -1,0 +1,1 @@
+"""S3 training: losses, the training loop, checkpoints and the model file."""

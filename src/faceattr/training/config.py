@@ -1,0 +1,58 @@
+"""Training configuration: a TOML file plus ``--set section.key=value`` overrides."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from faceattr.errors import FaceAttrError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def default_config() -> dict[str, Any]:
+    text = resources.files("faceattr").joinpath("configs/default.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Default config, updated by the file at ``path`` and then by ``overrides``."""
+    cfg = default_config()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FaceAttrError(f"config file not found: {path}")
+        try:
+            user = tomllib.loads(path.read_text("utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise FaceAttrError(f"{path}: invalid TOML ({e})") from None
+        cfg = merge(cfg, user, str(path))
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep or "." not in key:
+            raise FaceAttrError(f"--set {item!r}: expected section.key=value")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw  # a bare string
+        section, name = key.split(".", 1)
+        cfg = merge(cfg, {section: {name: value}}, f"--set {item}")
+    return cfg
+
+
+def merge(base: dict, update: dict, where: str) -> dict:
+    out = copy.deepcopy(base)
+    for section, values in update.items():
+        if section not in out or not isinstance(values, dict):
+            raise FaceAttrError(f"{where}: unknown config section {section!r}")
+        for k, v in values.items():
+            if k not in out[section]:
+                raise FaceAttrError(f"{where}: unknown setting {section}.{k}")
+            out[section][k] = v
+    return out
