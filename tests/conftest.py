@@ -43,3 +43,43 @@ def small_aligned(tmp_path) -> Path:
     folder = tmp_path / "aligned"
     copy_images(ALIGNED, folder, 40)
     return folder
+
+
+TINY_TRAIN = [
+    "model.input_size=32", "model.widths=[8,16,16]", "model.depths=[1,1,1]",
+    "model.task_dim=8", "model.lstm_hidden=8", "train.batch_size=32", "train.warmup_steps=2",
+    "train.threads=1", "train.log_every=1", "data.val_fraction=0.2",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory, celeba_attr_small) -> Path:
+    """320 real aligned CelebA faces cached at 32x32."""
+    from faceattr.data.cache import prepare
+    from faceattr.data.dataset import DatasetSpec, resolve
+
+    root = tmp_path_factory.mktemp("tiny")
+    copy_images(ALIGNED, root / "images", 320)
+    ds = resolve(DatasetSpec(root / "images", celeba_attr_small, framing="celeba-aligned"))
+    prepare(ds, root / "cache", size=32, workers=1, progress=False)
+    return root / "cache"
+
+
+@pytest.fixture(scope="session")
+def test_crops_small(tmp_path_factory) -> Path:
+    """100 real test-split face crops."""
+    folder = tmp_path_factory.mktemp("crops") / "images"
+    copy_images(TEST_CROPS, folder, 100)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, tiny_cache) -> Path:
+    """A model trained for 2 epochs on the tiny cache."""
+    from faceattr.training.config import load_config
+    from faceattr.training.train import train
+
+    out = tmp_path_factory.mktemp("run") / "run"
+    cfg = load_config(None, [*TINY_TRAIN, "train.epochs=2", f'data.train=["{tiny_cache}"]'])
+    train(cfg, out, progress=False)
+    return out / "model.safetensors"

@@ -49,7 +49,7 @@ def test_square_centre_lands_in_output_centre(name, w, h):
 
 def test_box_seam():
     assert square_from_box((10, 20, 110, 120), expand=1.0) == (10, 20, 110, 120)
-    x0, y0, x1, y1 = square_from_box((10, 20, 110, 120), expand=1.5)
+    x0, _, x1, _ = square_from_box((10, 20, 110, 120), expand=1.5)
     assert x1 - x0 == 150 and (x0 + x1) / 2 == 60
 
 

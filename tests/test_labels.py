@@ -122,7 +122,8 @@ def test_roundtrip_property(tmp_path_factory, table, fmt):
     attrs, files, values = table
     d = tmp_path_factory.mktemp("rt")
     if fmt == "celeba":
-        body = [f"{f} " + " ".join("1" if v else "-1" for v in row) for f, row in zip(files, values)]
+        body = [f"{f} " + " ".join("1" if v else "-1" for v in row)
+                for f, row in zip(files, values)]
         p = write(d, "l.txt", "\n".join([str(len(files)), " ".join(attrs), *body]) + "\n")
     else:
         neg = "0" if fmt == "csv01" else "-1"

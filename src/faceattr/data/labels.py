@@ -1,4 +1,4 @@
-"""Parsers for attribute label files: CelebA ``list_attr`` format, CelebA partitions, and CSV.
+"""Parsers for attribute label files: CelebA ``list_attr`` format, CelebA partitions, CSV.
 
 Labels are stored as 0/1 (``uint8``) like ``torchvision.datasets.CelebA`` after its ``(x + 1) // 2``.
 """
@@ -28,7 +28,7 @@ SPLITS = {"train": 0, "val": 1, "valid": 1, "test": 2}
 
 @dataclass(frozen=True)
 class LabelTable:
-    """Binary attribute labels: ``values[i, j]`` is 1 when image ``files[i]`` has ``attributes[j]``."""
+    """Binary labels: ``values[i, j]`` is 1 when image ``files[i]`` has ``attributes[j]``."""
 
     attributes: tuple[str, ...]
     files: tuple[str, ...]
@@ -74,7 +74,7 @@ def _check_unique(names: list[str], path: Path, what: str, first_line: int) -> N
 
 
 def read_celeba_attributes(path: str | Path) -> LabelTable:
-    """Read a CelebA (or CelebA-HQ) attribute file: count line, names line, ``file v1 .. vA`` rows."""
+    """Read a CelebA (or CelebA-HQ) attribute file: count, names, ``file v1 .. vA`` rows."""
     path = Path(path)
     lines = _read_lines(path)
     if len(lines) < 2:

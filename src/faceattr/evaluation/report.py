@@ -50,7 +50,7 @@ def evaluate(engine: Engine, ds: Dataset, threshold: str = "tuned", mirror: bool
     prevalence = engine.meta.get("train_prevalence")
     return {
         "model": str(engine.path),
-        "images": int(len(labels)),
+        "images": len(labels),
         "skipped": errors,
         "framing": ds.framing.name,
         "threshold": threshold,

@@ -15,13 +15,13 @@ from safetensors.torch import save_file
 from faceattr.errors import FaceAttrError
 
 
-def save_checkpoint(path: Path, model: torch.nn.Module, loss_fn: torch.nn.Module,
+def save_checkpoint(path: Path, modules: dict[str, torch.nn.Module],
                     opt: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """``modules``: named modules (model, loss, EMA copy, ...) whose state is saved."""
     tensors: dict[str, torch.Tensor] = {}
-    for k, v in model.state_dict().items():
-        tensors[f"model.{k}"] = v
-    for k, v in loss_fn.state_dict().items():
-        tensors[f"loss.{k}"] = v
+    for name, module in modules.items():
+        for k, v in module.state_dict().items():
+            tensors[f"{name}.{k}"] = v
     osd = opt.state_dict()
     scalars: dict[str, dict[str, Any]] = {}
     for idx, st in osd["state"].items():
@@ -38,7 +38,7 @@ def save_checkpoint(path: Path, model: torch.nn.Module, loss_fn: torch.nn.Module
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, model: torch.nn.Module, loss_fn: torch.nn.Module,
+def load_checkpoint(path: Path, modules: dict[str, torch.nn.Module],
                     opt: torch.optim.Optimizer) -> dict[str, Any]:
     """Restore everything in place; return the JSON training state."""
     try:
@@ -47,13 +47,13 @@ def load_checkpoint(path: Path, model: torch.nn.Module, loss_fn: torch.nn.Module
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as e:
         raise FaceAttrError(f"{path}: not a faceattr checkpoint ({e})") from None
-    device = next(model.parameters()).device
+    device = next(modules["model"].parameters()).device
 
     def part(prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
-    model.load_state_dict(part("model."))
-    loss_fn.load_state_dict(part("loss."))
+    for name, module in modules.items():
+        module.load_state_dict(part(f"{name}."))
     state: dict[int, dict[str, Any]] = {}
     for k, v in part("optim.").items():
         idx, name = k.split(".", 1)

@@ -7,7 +7,8 @@ All take logits (B, T, 2) and labels (B, T) and return ``(loss, task_losses)``, 
 missing from our copy of the patent; it uses exactly the quantities the patent names (a_j, their
 mean l_avg, the largest and smallest task losses l_max, l_min)::
 
-    w_j = 1 + (a_j - l_avg) / (l_max - l_min + eps)      (no gradient through w_j)
+    w_j = 1 + (a_j - l_avg) / (l_max - l_min)      (no gradient through w_j; all w_j = 1
+                                                    when l_max - l_min is within rounding)
     L   = (1/T) * sum_j w_j * a_j
 
 Because |a_j - l_avg| <= l_max - l_min, every w_j lies in [0, 2] and the w_j average exactly 1:
@@ -31,10 +32,13 @@ def task_losses(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return ce.view(b, t).mean(dim=0)
 
 
-def patent_weights(a: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """w_j = 1 + (a_j - l_avg) / (l_max - l_min + eps), computed without gradient."""
+def patent_weights(a: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """w_j = 1 + (a_j - l_avg) / (l_max - l_min), computed without gradient."""
     a = a.detach()
-    return 1.0 + (a - a.mean()) / (a.max() - a.min() + eps)
+    spread = a.max() - a.min()
+    if spread <= eps * max(1.0, float(a.abs().max())):  # all tasks equal (up to rounding)
+        return torch.ones_like(a)
+    return 1.0 + (a - a.mean()) / spread
 
 
 class MeanLoss(nn.Module):
@@ -48,7 +52,7 @@ class MeanLoss(nn.Module):
 class PatentLoss(nn.Module):
     """The reconstructed dynamic multi-task loss (see the module docstring)."""
 
-    def __init__(self, tasks: int, ema: float = 0.0, eps: float = 1e-8) -> None:
+    def __init__(self, tasks: int, ema: float = 0.0, eps: float = 1e-6) -> None:
         super().__init__()
         self.ema, self.eps = ema, eps
         self.register_buffer("running", torch.zeros(tasks))

@@ -7,6 +7,7 @@ reduced across ranks.
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
@@ -44,12 +45,21 @@ def lr_at(step: int, total: int, cfg: dict) -> float:
     return peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """Exponential moving average of the weights; BatchNorm statistics are copied."""
+    for e, p in zip(ema.parameters(), model.parameters()):
+        e.lerp_(p, 1.0 - decay)
+    for e, b in zip(ema.buffers(), model.buffers()):
+        e.copy_(b)
+
+
 def split_indices(n: int, val_fraction: float, seed: int, limit: int) -> tuple[np.ndarray, ...]:
     """A fixed random train/validation split of ``n`` rows (``limit`` caps the total)."""
     perm = np.random.default_rng(seed).permutation(n)
     if limit:
         perm = perm[:limit]
-    n_val = max(1, int(round(len(perm) * val_fraction))) if val_fraction > 0 else 0
+    n_val = max(1, round(len(perm) * val_fraction)) if val_fraction > 0 else 0
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
@@ -131,15 +141,19 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
     no_decay = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": tcfg["weight_decay"]},
                              {"params": no_decay, "weight_decay": 0.0}], lr=tcfg["lr"])
+    ema_decay = float(tcfg["ema_decay"])
+    ema_model = copy.deepcopy(model).eval() if ema_decay > 0 else None
+    modules = {"model": model, "loss": loss_fn} | ({"ema": ema_model} if ema_model else {})
     state = {"epoch": 0, "step": 0, "best": -1.0, "history": []}
     ckpt_last, ckpt_best = out / "last.ckpt", out / "best.ckpt"
     if resume:
         if not ckpt_last.is_file():
             raise FaceAttrError(f"--resume: no checkpoint at {ckpt_last}")
-        state = load_checkpoint(ckpt_last, model, loss_fn, opt)
+        state = load_checkpoint(ckpt_last, modules, opt)
     elif ckpt_last.exists():
         raise FaceAttrError(f"{out} already holds a run; use --resume or another --out")
     raw_model = model
+    eval_model = ema_model if ema_model is not None else raw_model  # what is validated and saved
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[local_rank] if device.type == "cuda" else None)
@@ -176,6 +190,9 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema_model is not None:
+                update_ema(ema_model, raw_model, min(ema_decay, (1 + state["step"]) /
+                                                     (10 + state["step"])))
             state["step"] += 1
             seen += len(x)
             loss_sum += loss.detach()
@@ -187,7 +204,7 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
             dist.all_reduce(train_loss)
             train_loss /= world
         seconds = time.perf_counter() - t0
-        val = evaluate_split(raw_model, val_batches, device, amp, world)
+        val = evaluate_split(eval_model, val_batches, device, amp, world)
         state["epoch"] = epoch + 1
         row = {"epoch": epoch + 1, "step": state["step"], "lr": f"{lr:.6g}",
                "train_loss": f"{train_loss.item():.5f}", "val_loss": f"{val['loss']:.5f}",
@@ -201,9 +218,9 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
         if master:
             with (out / "log.csv").open("a", newline="") as f:
                 csv.DictWriter(f, LOG_FIELDS).writerow(row)
-            save_checkpoint(ckpt_last, raw_model, loss_fn, opt, state)
+            save_checkpoint(ckpt_last, modules, opt, state)
             if improved:
-                save_checkpoint(ckpt_best, raw_model, loss_fn, opt, state)
+                save_checkpoint(ckpt_best, modules, opt, state)
             if progress:
                 print(f"epoch {epoch + 1}: train loss {row['train_loss']}, val loss "
                       f"{row['val_loss']}, val mean acc {row['val_mean_accuracy']}, "
@@ -214,8 +231,8 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
     result: dict[str, Any] = {"epochs": state["epoch"], "best_val_mean_accuracy": state["best"]}
     if master:
         if ckpt_best.exists():
-            load_checkpoint(ckpt_best, raw_model, loss_fn, opt)
-        probs, labels, _ = predict_probs(raw_model, CacheBatches(caches, val_idx, **common),
+            load_checkpoint(ckpt_best, modules, opt)
+        probs, labels, _ = predict_probs(eval_model, CacheBatches(caches, val_idx, **common),
                                          device, amp)
         thresholds = tune_thresholds(probs, labels) if len(labels) else np.full(
             len(attributes), 0.5)
@@ -231,7 +248,7 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
                          "epochs": state["epoch"], "seed": tcfg["seed"]},
             "metrics": {"val_mean_accuracy": state["best"], "history": state["history"]},
         }
-        save_model(raw_model, out / "model.safetensors", meta)
+        save_model(eval_model, out / "model.safetensors", meta)
         result["model"] = str(out / "model.safetensors")
     if world > 1:
         dist.barrier()

@@ -1,0 +1,69 @@
+import pytest
+import torch
+
+from faceattr.data.labels import CELEBA_ATTRIBUTES
+from faceattr.errors import FaceAttrError
+from faceattr.models import FaceAttrNet, ModelConfig
+from faceattr.models.config import GROUPED_ORDER
+
+TINY = {"widths": [8, 16], "depths": [1, 1], "task_dim": 8, "lstm_hidden": 8, "input_size": 32}
+
+
+@pytest.mark.parametrize("head", ["bilstm", "fc"])
+@pytest.mark.parametrize("sequence", ["attention", "linear"])
+def test_output_shape(head, sequence):
+    m = FaceAttrNet(ModelConfig(head=head, sequence=sequence, **TINY)).eval()
+    logits = m(torch.randn(3, 3, 32, 32))
+    assert logits.shape == (3, 40, 2)
+    p = FaceAttrNet.probabilities(logits)
+    assert p.shape == (3, 40) and ((p >= 0) & (p <= 1)).all()
+
+
+def test_any_attribute_set():
+    m = FaceAttrNet(ModelConfig(attributes=["a", "b", "c"], order="file", **TINY))
+    assert m(torch.randn(2, 3, 32, 32)).shape == (2, 3, 2)
+
+
+def test_grouped_order_is_a_permutation():
+    assert sorted(GROUPED_ORDER) == sorted(CELEBA_ATTRIBUTES)
+    order = ModelConfig().sequence_order()
+    assert sorted(order) == list(range(40)) and order != list(range(40))
+
+
+def test_order_changes_the_scan_but_outputs_stay_in_attribute_order():
+    """Attribute j's output depends on where j sits in the scan, not on its output index."""
+    torch.manual_seed(0)
+    a = FaceAttrNet(ModelConfig(order="file", **TINY)).eval()
+    b = FaceAttrNet(ModelConfig(order=list(reversed(CELEBA_ATTRIBUTES)), **TINY)).eval()
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    assert not torch.allclose(a(x), b(x))  # the LSTM sees another sequence
+    # an FC head has no sequence: order must not matter
+    c = FaceAttrNet(ModelConfig(head="fc", order="file", **TINY)).eval()
+    d = FaceAttrNet(ModelConfig(head="fc", order="grouped", **TINY)).eval()
+    d.load_state_dict(c.state_dict())
+    assert torch.allclose(c(x), d(x))
+
+
+def test_bilstm_reads_both_directions():
+    """Changing the first task feature changes the last step's output and vice versa."""
+    m = FaceAttrNet(ModelConfig(order="file", dropout=0.0, **TINY)).eval()
+    steps = torch.randn(1, 4, 8)  # a short sequence, so nothing is forgotten on the way
+    base = m.head(steps)
+    s1 = steps.clone()
+    s1[0, 0] += 5
+    s2 = steps.clone()
+    s2[0, -1] += 5
+    assert not torch.allclose(m.head(s1)[0, -1], base[0, -1])
+    assert not torch.allclose(m.head(s2)[0, 0], base[0, 0])
+
+
+def test_config_validation():
+    with pytest.raises(FaceAttrError, match="unknown model settings"):
+        ModelConfig.from_dict({"bogus": 1})
+    with pytest.raises(FaceAttrError, match="model.head"):
+        ModelConfig.from_dict({"head": "transformer"})
+    with pytest.raises(FaceAttrError, match="every attribute exactly once"):
+        ModelConfig.from_dict({"order": ["Male"]})
+    cfg = ModelConfig(**TINY)
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg

@@ -1,0 +1,145 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from faceattr.errors import FaceAttrError
+from faceattr.models import FaceAttrNet, ModelConfig
+from faceattr.models.modelfile import load_model, read_metadata, save_model
+from faceattr.training.config import load_config
+
+from .conftest import CELEBA_ATTR, TINY_TRAIN
+
+
+def test_config_overrides_and_errors(tmp_path):
+    cfg = load_config(None, ["train.epochs=3", "model.head=fc", "model.widths=[8,16]"])
+    assert cfg["train"]["epochs"] == 3 and cfg["model"]["head"] == "fc"
+    assert cfg["model"]["widths"] == [8, 16]
+    with pytest.raises(FaceAttrError, match="unknown setting train.epoch"):
+        load_config(None, ["train.epoch=3"])
+    with pytest.raises(FaceAttrError, match="expected section.key=value"):
+        load_config(None, ["epochs"])
+    bad = tmp_path / "c.toml"
+    bad.write_text("[train\n")
+    with pytest.raises(FaceAttrError, match="invalid TOML"):
+        load_config(bad)
+
+
+def test_model_file_round_trip(tmp_path):
+    cfg = ModelConfig(widths=[8, 16], depths=[1, 1], task_dim=8, lstm_hidden=8, input_size=32)
+    m = FaceAttrNet(cfg).eval()
+    save_model(m, tmp_path / "m.safetensors", {"attributes": cfg.attributes, "input_size": 32})
+    m2, meta = load_model(tmp_path / "m.safetensors")
+    x = torch.randn(2, 3, 32, 32)
+    assert torch.equal(m(x), m2(x))
+    assert meta["config"]["widths"] == [8, 16] and meta["input_size"] == 32
+
+
+def test_foreign_and_corrupt_model_files(tmp_path):
+    with pytest.raises(FaceAttrError, match="model file not found"):
+        read_metadata(tmp_path / "none.safetensors")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(os.urandom(300))
+    with pytest.raises(FaceAttrError, match="not a faceattr model file"):
+        load_model(junk)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign))
+    with pytest.raises(FaceAttrError, match="without faceattr metadata"):
+        load_model(foreign)
+    pickle_file = tmp_path / "model.pt"
+    torch.save({"w": torch.zeros(2)}, pickle_file)
+    with pytest.raises(FaceAttrError, match="not a faceattr model file"):
+        load_model(pickle_file)
+    # our metadata, but weights of another shape
+    cfg = ModelConfig(widths=[8, 16], depths=[1, 1], task_dim=8, lstm_hidden=8)
+    good = tmp_path / "good.safetensors"
+    save_model(FaceAttrNet(cfg), good, {})
+    tensors = load_file(str(good))
+    tensors["backbone.stem.0.0.weight"] = torch.zeros(1)
+    meta = read_metadata(good)
+    save_file(tensors, str(tmp_path / "bad.safetensors"), metadata={"faceattr": json.dumps(meta)})
+    with pytest.raises(FaceAttrError, match="weights do not match"):
+        load_model(tmp_path / "bad.safetensors")
+
+
+def test_tiny_training_writes_everything(tiny_model):
+    run = tiny_model.parent
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert float(rows[1]["train_loss"]) < float(rows[0]["train_loss"])
+    meta = read_metadata(tiny_model)
+    assert len(meta["thresholds"]) == 40 and all(0 < t < 1 for t in meta["thresholds"])
+    assert meta["training"]["images"] == 256 and meta["training"]["val_images"] == 64
+    assert json.loads((run / "config.json").read_text())["train"]["epochs"] == 2
+    assert (run / "last.ckpt").exists() and (run / "best.ckpt").exists()
+
+
+def test_refuses_to_overwrite_a_run(tiny_model, tiny_cache):
+    from faceattr.training.train import train
+
+    cfg = load_config(None, [*TINY_TRAIN, f'data.train=["{tiny_cache}"]'])
+    with pytest.raises(FaceAttrError, match="already holds a run"):
+        train(cfg, tiny_model.parent, progress=False)
+
+
+def _train_cmd(cache, out, *extra):
+    sets = [*TINY_TRAIN, "train.epochs=3", "model.widths=[16,32,32]", "train.batch_size=16"]
+    args = [sys.executable, "-m", "faceattr", "train", "--out", str(out), "--train", str(cache)]
+    for s in sets:
+        args += ["--set", s]
+    return args + list(extra)
+
+
+def test_resume_after_kill_matches_uninterrupted_run(tiny_cache, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    full = tmp_path / "full"
+    subprocess.run(_train_cmd(tiny_cache, full, "--quiet"), check=True, env=env)
+    part = tmp_path / "part"
+    proc = subprocess.Popen(_train_cmd(tiny_cache, part), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    # wait for the end of epoch 1, then kill the process part-way through epoch 2
+    for line in proc.stdout:
+        if line.startswith("epoch 1:"):
+            break
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    rows = list(csv.DictReader((part / "log.csv").open()))
+    assert len(rows) == 1, "the run was not killed mid-training"
+    assert not (part / "model.safetensors").exists()
+    subprocess.run(_train_cmd(tiny_cache, part, "--resume", "--quiet"), check=True, env=env)
+    a, b = load_file(str(full / "model.safetensors")), load_file(str(part / "model.safetensors"))
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    log_full = [r["train_loss"] for r in csv.DictReader((full / "log.csv").open())]
+    log_part = [r["train_loss"] for r in csv.DictReader((part / "log.csv").open())]
+    assert log_full == log_part
+
+
+def test_evaluate_end_to_end(tiny_model, test_crops_small, capsys):
+    from faceattr.cli import main
+
+    out = tiny_model.parent / "eval.json"
+    chart = tiny_model.parent / "eval.png"
+    rc = main(["evaluate", "--model", str(tiny_model), "--images", str(test_crops_small),
+               "--labels", str(CELEBA_ATTR), "--json", str(out), "--chart", str(chart),
+               "--mirror"])
+    assert rc == 0
+    r = json.loads(out.read_text())
+    assert r["images"] == 100 and len(r["per_attribute"]) == 40
+    for key in ("mean_accuracy", "balanced_accuracy", "majority_baseline"):
+        assert 0.0 <= r[key] <= 1.0
+    assert set(r["consistency"]) == {"predicted", "ground_truth"}
+    truth_rate = r["consistency"]["ground_truth"]["any"]
+    assert 0.0 <= truth_rate < 0.2  # real labels rarely break the rules
+    assert chart.stat().st_size > 1000
+    assert "mean accuracy" in capsys.readouterr().out
+    assert np.isfinite(r["per_attribute"]["Smiling"]["f1"])
