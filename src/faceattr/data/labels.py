@@ -1,6 +1,6 @@
 """Parsers for attribute label files: CelebA ``list_attr`` format, CelebA partitions, CSV.
 
-Labels are stored as 0/1 (``uint8``) like ``torchvision.datasets.CelebA`` after its ``(x + 1) // 2``.
+Labels are held as 0/1 (``uint8``), as ``torchvision.datasets.CelebA`` does.
 """
 
 from __future__ import annotations
