@@ -89,6 +89,67 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Files as given, folders searched recursively for images; plus errors for missing paths."""
+    from faceattr.data.dataset import scan_images
+
+    files, errors = [], []
+    for p in paths:
+        if p.is_dir():
+            files += [p / rel for rel in scan_images(p)]
+        elif p.exists():
+            files.append(p)
+        else:
+            errors.append(f"{p}: no such file or folder")
+    return files, errors
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from tqdm import tqdm
+
+    from faceattr.inference.output import write_csv, write_jsonl, write_table
+    from faceattr.inference.recognizer import Recognizer
+
+    files, errors = expand_inputs(args.paths)
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    if not files:
+        print("error: no image files to read", file=sys.stderr)
+        return 2
+    rec = Recognizer(args.model, framing=args.framing, threshold=args.threshold,
+                     mirror=args.mirror)
+    failed = len(errors)
+    with contextlib.ExitStack() as stack:
+        out = (stack.enter_context(args.output.open("w", newline="", encoding="utf-8"))
+               if args.output else sys.stdout)
+        bar = stack.enter_context(tqdm(total=len(files), unit="img", file=sys.stderr,
+                                       disable=len(files) <= args.batch_size))
+        preds = []
+        first = True
+        for p in rec.iter_predict(files, batch_size=args.batch_size):
+            bar.update(1)
+            if not p.ok:
+                failed += 1
+                print(f"skipped: {p.error}", file=sys.stderr)
+            if args.format == "jsonl":
+                write_jsonl([p], out)
+            elif args.format == "csv":
+                write_csv([p], rec.attributes, out, header=first)
+                first = False
+            else:
+                preds.append(p)
+        if args.format == "table":
+            write_table(preds, dict(zip(rec.attributes, map(float, rec.thresholds))), out)
+    if args.output:
+        print(f"wrote {len(files) - failed + len(errors)} records to {args.output}",
+              file=sys.stderr)
+    if failed:
+        print(f"{failed} of {len(files) + len(errors)} inputs failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from faceattr import __version__
 
@@ -120,11 +181,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="report accuracy and consistency on a labelled dataset")
     p.add_argument("--model", type=Path, help="model file (default: the bundled model)")
     add_dataset_options(p)
-    p.add_argument("--threshold", default="tuned", help="0.5, tuned (default) or a number")
+    p.add_argument("--threshold", default="0.5",
+                   help="0.5 (default: the softmax argmax), tuned (per attribute) or a number")
     p.add_argument("--mirror", action="store_true", help="average each image with its mirror")
     p.add_argument("--json", type=Path, help="write the full report as JSON")
     p.add_argument("--chart", type=Path, help="write a PNG chart of per-attribute accuracy")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="recognise the attributes of face images")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
+    p.add_argument("--model", type=Path, help="model file (default: the bundled model)")
+    p.add_argument("--framing", help="how the inputs are framed (default: crop, a face crop)")
+    p.add_argument("--threshold", default="0.5",
+                   help="0.5 (default: the softmax argmax), tuned (per attribute) or a number")
+    p.add_argument("--mirror", action="store_true", help="average each image with its mirror")
+    p.add_argument("--format", choices=["table", "jsonl", "csv"], default="table")
+    p.add_argument("--output", type=Path, help="write results to FILE instead of stdout")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("framings", help="list the known source framings")
     p.set_defaults(func=cmd_framings)

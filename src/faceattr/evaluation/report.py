@@ -31,7 +31,7 @@ def frame_dataset(ds: Dataset, size: int, workers: int = 2) -> tuple[np.ndarray,
     return np.concatenate(faces), ds.labels[np.asarray(keep)], errors
 
 
-def evaluate(engine: Engine, ds: Dataset, threshold: str = "tuned", mirror: bool = False,
+def evaluate(engine: Engine, ds: Dataset, threshold: str = "0.5", mirror: bool = False,
              workers: int = 2) -> dict[str, Any]:
     """All the numbers ``faceattr evaluate`` reports."""
     from faceattr.errors import FaceAttrError

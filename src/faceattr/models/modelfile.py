@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
@@ -20,12 +21,18 @@ from faceattr.models.faceattr_net import FaceAttrNet
 FORMAT = "faceattr-model/1"
 
 
-def save_model(model: FaceAttrNet, path: str | Path, meta: dict[str, Any]) -> None:
-    """Write weights + metadata atomically (temporary file, then rename)."""
+def save_model(model: FaceAttrNet, path: str | Path, meta: dict[str, Any],
+               dtype: torch.dtype | None = None) -> None:
+    """Write weights + metadata atomically (temporary file, then rename).
+
+    ``dtype=torch.float16`` halves the file; floating-point weights load back as float32.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     full = {"format": FORMAT, "config": model.config.to_dict(), **meta}
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata={"faceattr": json.dumps(full)})
     os.replace(tmp, path)

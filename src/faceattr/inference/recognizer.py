@@ -1,0 +1,137 @@
+"""The Python API: ``Recognizer`` turns face images into typed attribute predictions.
+
+>>> from faceattr import Recognizer
+>>> rec = Recognizer()                      # the bundled default model
+>>> p = rec.predict("examples/face.jpg")    # a path, a PIL image or an HxWx3 uint8 array
+>>> p.decisions["Smiling"], round(p.probabilities["Smiling"], 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from faceattr.errors import FaceAttrError
+from faceattr.inference.engine import Engine
+from faceattr.preprocess.framing import Framing, frame_face, get_framing
+from faceattr.preprocess.image import to_pil
+
+ImageInput = str | Path | Image.Image | np.ndarray
+
+
+@dataclass
+class Prediction:
+    """Attributes of one face: P(present) and the thresholded decision for each attribute."""
+
+    source: str
+    probabilities: dict[str, float] = field(default_factory=dict)
+    decisions: dict[str, bool] = field(default_factory=dict)
+    error: str | None = None  # set when the input could not be read; nothing else is then
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def present(self) -> list[str]:
+        """The attributes decided present, most probable first."""
+        return sorted((a for a, d in self.decisions.items() if d),
+                      key=lambda a: -self.probabilities[a])
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": self.source}
+        if self.error is not None:
+            out["error"] = self.error
+        else:
+            out["probabilities"] = dict(self.probabilities)
+            out["decisions"] = dict(self.decisions)
+        return out
+
+
+def _describe(image: ImageInput, i: int) -> str:
+    return str(image) if isinstance(image, (str, Path)) else f"<{type(image).__name__} #{i}>"
+
+
+class Recognizer:
+    """Recognise face attributes with a trained faceattr model.
+
+    ``framing`` says how input images are framed (default ``crop``: face crops such as the
+    CelebA test crops); ``threshold`` is 0.5 (the softmax argmax, default), ``"tuned"``
+    (per attribute, tuned for balanced accuracy and stored in the model) or any number;
+    ``mirror`` averages each face with its mirror image.
+    """
+
+    def __init__(self, model: str | Path | None = None, *, framing: str | None = None,
+                 threshold: str | float = 0.5, mirror: bool = False,
+                 threads: int | None = None) -> None:
+        self.engine = Engine(model, threads=threads)
+        self.framing: Framing = get_framing(framing)
+        self.thresholds = self.engine.thresholds(str(threshold))
+        self.mirror = mirror
+
+    @classmethod
+    def load(cls, path: str | Path, **kwargs: Any) -> Recognizer:
+        """A recognizer for the model file at ``path``."""
+        return cls(path, **kwargs)
+
+    @property
+    def attributes(self) -> list[str]:
+        return self.engine.attributes
+
+    def frame(self, image: ImageInput) -> np.ndarray:
+        """The canonical face square the model sees, as uint8 (S, S, 3)."""
+        return np.asarray(frame_face(to_pil(image), self.engine.input_size, self.framing))
+
+    def predict(self, image: ImageInput) -> Prediction:
+        """Attributes of one image; raises :class:`FaceAttrError` if it cannot be read."""
+        p = self.predict_batch([image])[0]
+        if p.error is not None:
+            raise FaceAttrError(p.error)
+        return p
+
+    def predict_batch(self, images: Sequence[ImageInput], batch_size: int = 64,
+                      workers: int = 4) -> list[Prediction]:
+        """Attributes of many images. Unreadable ones come back with ``error`` set."""
+        return list(self.iter_predict(images, batch_size, workers))
+
+    def iter_predict(self, images: Iterable[ImageInput], batch_size: int = 64,
+                     workers: int = 4) -> Iterable[Prediction]:
+        """Like :meth:`predict_batch`, yielding results batch by batch (for progress bars)."""
+        batch: list[tuple[int, ImageInput]] = []
+        with ThreadPoolExecutor(workers) as pool:
+            for i, image in enumerate(images):
+                batch.append((i, image))
+                if len(batch) == batch_size:
+                    yield from self._run(batch, pool)
+                    batch = []
+            if batch:
+                yield from self._run(batch, pool)
+
+    def _run(self, batch: list[tuple[int, ImageInput]], pool: ThreadPoolExecutor):
+        def frame(item: tuple[int, ImageInput]) -> np.ndarray | str:
+            try:
+                return self.frame(item[1])
+            except FaceAttrError as e:
+                return str(e)
+
+        framed = list(pool.map(frame, batch))
+        good = [f for f in framed if isinstance(f, np.ndarray)]
+        probs = iter(self.engine.probabilities(np.stack(good), mirror=self.mirror)
+                     if good else [])
+        for (i, image), f in zip(batch, framed):
+            name = _describe(image, i)
+            if isinstance(f, str):
+                yield Prediction(name, error=f)
+                continue
+            p = next(probs)
+            yield Prediction(
+                name,
+                {a: float(v) for a, v in zip(self.attributes, p)},
+                {a: bool(v >= t) for a, v, t in zip(self.attributes, p, self.thresholds)},
+            )
