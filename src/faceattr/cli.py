@@ -150,6 +150,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from faceattr.serving.app import serve
+    except ImportError as e:
+        raise FaceAttrError(f"the web service needs extra packages ({e.name}); install them "
+                            "with: pip install 'faceattr[serve]'") from None
+    serve(args.model, args.host, args.port, args.workers)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from faceattr import __version__
 
@@ -199,6 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, help="write results to FILE instead of stdout")
     p.add_argument("--batch-size", type=int, default=64)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("serve", help="start the HTTP service and web page")
+    p.add_argument("--model", type=Path, help="model file (default: the bundled model)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2, help="inference threads")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("framings", help="list the known source framings")
     p.set_defaults(func=cmd_framings)

@@ -1,0 +1,62 @@
+import io
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from faceattr.serving.app import create_app
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "face.jpg"
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app(max_upload_bytes=2_000_000, max_pixels=4_000_000))
+
+
+def test_health_and_attributes(client):
+    h = client.get("/healthz").json()
+    assert h["status"] == "ok" and h["model"].endswith(".safetensors")
+    a = client.get("/v1/attributes").json()
+    assert len(a["attributes"]) == 40
+    grouped = [x for names in a["groups"].values() for x in names]
+    assert sorted(grouped) == sorted(a["attributes"])
+    assert set(a["tuned_thresholds"]) == set(a["attributes"])
+
+
+def test_predict_several_files(client):
+    data = EXAMPLE.read_bytes()
+    r = client.post("/v1/predict", files=[("files", ("a.jpg", data, "image/jpeg")),
+                                          ("files", ("../../etc/b.jpg", data, "image/jpeg"))])
+    assert r.status_code == 200, r.text
+    res = r.json()["results"]
+    assert [x["file"] for x in res] == ["a.jpg", "b.jpg"]  # never a path
+    face = res[0]["faces"][0]
+    assert len(face["box"]) == 4 and face["decisions"]["Smiling"] is True
+    assert res[0]["faces"][0]["probabilities"] == pytest.approx(res[1]["faces"][0]["probabilities"])
+    tuned = client.post("/v1/predict?threshold=tuned",
+                        files=[("files", ("a.jpg", data, "image/jpeg"))]).json()
+    assert tuned["threshold"] == "tuned"
+
+
+def test_bad_uploads(client):
+    r = client.post("/v1/predict", files=[("files", ("x.jpg", b"hello", "image/jpeg"))])
+    assert r.status_code == 415 and "x.jpg: not an image" in r.json()["detail"]
+    big = io.BytesIO()
+    Image.new("RGB", (3000, 2000)).save(big, "PNG")  # 6 MP: over this app's pixel limit
+    r = client.post("/v1/predict", files=[("files", ("big.png", big.getvalue(), "image/png"))])
+    assert r.status_code == 413 and "pixels" in r.json()["detail"]
+    r = client.post("/v1/predict", files=[("files", ("f.bin", b"0" * 2_100_000, "image/png"))])
+    assert r.status_code == 413 and "larger than" in r.json()["detail"]
+    assert client.post("/v1/predict").status_code == 422
+    r = client.post("/v1/predict?threshold=../x", files=[("files", ("a.jpg", b"1", "i/j"))])
+    assert r.status_code == 422
+
+
+def test_page_and_docs_are_local(client):
+    page = client.get("/").text
+    assert "/static/app.js" in page and "http" not in page.split("<body>")[1].split("</body>")[0]
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/docs").status_code == 200
+    assert "/v1/predict" in client.get("/openapi.json").json()["paths"]
