@@ -11,6 +11,7 @@ import io
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 from fastapi import FastAPI, File, HTTPException, Query, UploadFile
@@ -114,9 +115,10 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
         return rec.engine.probabilities(faces)
 
     @app.post("/v1/predict", response_model=PredictResponse)
-    async def predict(files: list[UploadFile] = File(..., description="images (repeat 'files')"),
-                      threshold: str = Query("0.5", pattern="^(0\\.5|tuned)$")
-                      ) -> PredictResponse:
+    async def predict(
+        files: Annotated[list[UploadFile], File(description="images (repeat 'files')")],
+        threshold: Annotated[str, Query(pattern="^(0\\.5|tuned)$")] = "0.5",
+    ) -> PredictResponse:
         if len(files) > MAX_FILES:
             raise HTTPException(413, f"at most {MAX_FILES} files per request")
         rec = recognizers[threshold]

@@ -1,0 +1,73 @@
+"""End to end in a real headless browser: upload a shared test image, see the bars appear."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import TEST_CROPS
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+REQUIRED = os.environ.get("FACEATTR_REQUIRE_BROWSER") == "1"
+if not Path(CHROMIUM).exists() and not REQUIRED:  # CI sets FACEATTR_REQUIRE_BROWSER=1
+    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
+playwright = pytest.importorskip("playwright.sync_api") if not REQUIRED else __import__(
+    "playwright.sync_api").sync_api
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "faceattr", "serve", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(url + "/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_upload_shows_bars(server, tmp_path):
+    image = TEST_CROPS / "182638.jpg"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server)
+        page.set_input_files("#file", str(image))
+        page.wait_for_selector(".attr", timeout=20_000)
+        assert page.locator(".attr").count() == 40
+        assert page.locator(".group h2").count() >= 4
+        smiling = page.locator('.attr[data-attribute="Smiling"]')
+        assert "on" in smiling.get_attribute("class")
+        assert "182638.jpg" in page.locator("#status").inner_text()
+        # a non-image gets a clear message, not a broken page
+        bad = tmp_path / "notes.jpg"
+        bad.write_text("not an image")
+        page.set_input_files("#file", str(bad))
+        page.wait_for_selector("#status.error", timeout=20_000)
+        assert "not an image" in page.locator("#status").inner_text()
+        browser.close()
