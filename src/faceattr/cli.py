@@ -72,9 +72,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from faceattr.evaluation.report import evaluate, format_report, write_chart, write_json
-    from faceattr.inference.engine import Engine
+    from faceattr.inference.base import load_engine
 
-    engine = Engine(args.model)
+    engine = load_engine(args.model, args.backend)
     ds = dataset_from_args(args)
     report = evaluate(engine, ds, threshold=args.threshold, mirror=args.mirror)
     for msg in report["skipped"][:5]:
@@ -119,7 +119,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print("error: no image files to read", file=sys.stderr)
         return 2
     rec = Recognizer(args.model, framing=args.framing, threshold=args.threshold,
-                     mirror=args.mirror)
+                     mirror=args.mirror, backend=args.backend)
     failed = len(errors)
     with contextlib.ExitStack() as stack:
         out = (stack.enter_context(args.output.open("w", newline="", encoding="utf-8"))
@@ -148,6 +148,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if failed:
         print(f"{failed} of {len(files) + len(errors)} inputs failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    try:
+        from faceattr.inference.export import export_onnx
+    except ImportError as e:
+        raise FaceAttrError(f"export needs extra packages ({e.name}); install them with: "
+                            "pip install 'faceattr[onnx]'") from None
+    out = export_onnx(args.model, args.onnx, opset=args.opset)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -196,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", action="store_true", help="average each image with its mirror")
     p.add_argument("--json", type=Path, help="write the full report as JSON")
     p.add_argument("--chart", type=Path, help="write a PNG chart of per-attribute accuracy")
+    p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+                   help="onnx: run an exported .onnx model with onnxruntime")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="recognise the attributes of face images")
@@ -206,9 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="0.5 (default: the softmax argmax), tuned (per attribute) or a number")
     p.add_argument("--mirror", action="store_true", help="average each image with its mirror")
     p.add_argument("--format", choices=["table", "jsonl", "csv"], default="table")
+    p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
+                   help="onnx: run an exported .onnx model with onnxruntime")
     p.add_argument("--output", type=Path, help="write results to FILE instead of stdout")
     p.add_argument("--batch-size", type=int, default=64)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("export", help="export a model to ONNX")
+    p.add_argument("--model", type=Path, help="model file (default: the bundled model)")
+    p.add_argument("--onnx", type=Path, required=True, help="ONNX file to write")
+    p.add_argument("--opset", type=int, default=17)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("serve", help="start the HTTP service and web page")
     p.add_argument("--model", type=Path, help="model file (default: the bundled model)")

@@ -13,7 +13,7 @@ from faceattr.data.cache import frame_chunk
 from faceattr.data.dataset import Dataset
 from faceattr.evaluation.consistency import violations
 from faceattr.evaluation.metrics import attribute_metrics, majority_baseline
-from faceattr.inference.engine import Engine
+from faceattr.inference.base import EngineBase
 
 
 def frame_dataset(ds: Dataset, size: int, workers: int = 2) -> tuple[np.ndarray, np.ndarray,
@@ -31,7 +31,7 @@ def frame_dataset(ds: Dataset, size: int, workers: int = 2) -> tuple[np.ndarray,
     return np.concatenate(faces), ds.labels[np.asarray(keep)], errors
 
 
-def evaluate(engine: Engine, ds: Dataset, threshold: str = "0.5", mirror: bool = False,
+def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bool = False,
              workers: int = 2) -> dict[str, Any]:
     """All the numbers ``faceattr evaluate`` reports."""
     from faceattr.errors import FaceAttrError

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from faceattr.errors import FaceAttrError
-from faceattr.inference.engine import Engine
+from faceattr.inference.base import load_engine
 from faceattr.preprocess.framing import Framing, frame_face, get_framing
 from faceattr.preprocess.image import to_pil
 
@@ -64,13 +64,14 @@ class Recognizer:
     ``framing`` says how input images are framed (default ``crop``: face crops such as the
     CelebA test crops); ``threshold`` is 0.5 (the softmax argmax, default), ``"tuned"``
     (per attribute, tuned for balanced accuracy and stored in the model) or any number;
-    ``mirror`` averages each face with its mirror image.
+    ``mirror`` averages each face with its mirror image. ``backend="onnx"`` runs an exported
+    ``.onnx`` model with onnxruntime, without importing torch.
     """
 
     def __init__(self, model: str | Path | None = None, *, framing: str | None = None,
                  threshold: str | float = 0.5, mirror: bool = False,
-                 threads: int | None = None) -> None:
-        self.engine = Engine(model, threads=threads)
+                 threads: int | None = None, backend: str = "torch") -> None:
+        self.engine = load_engine(model, backend, threads=threads)
         self.framing: Framing = get_framing(framing)
         self.thresholds = self.engine.thresholds(str(threshold))
         self.mirror = mirror

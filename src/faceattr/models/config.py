@@ -41,6 +41,7 @@ class ModelConfig:
     widths: list[int] = field(default_factory=lambda: [32, 64, 128, 256])
     depths: list[int] = field(default_factory=lambda: [1, 1, 2, 1])
     act: str = "prelu"  # prelu | relu
+    norm: str = "batch"  # batch | group
     sequence: str = "attention"  # attention | linear
     task_dim: int = 64  # d: size of each attribute-task feature
     head: str = "bilstm"  # bilstm | fc
@@ -78,7 +79,8 @@ class ModelConfig:
         if unknown:
             raise FaceAttrError(f"unknown model settings: {', '.join(sorted(unknown))}")
         cfg = cls(**d)
-        for name, allowed in [("act", ("prelu", "relu")), ("sequence", ("attention", "linear")),
+        for name, allowed in [("act", ("prelu", "relu")), ("norm", ("batch", "group")),
+                              ("sequence", ("attention", "linear")),
                               ("head", ("bilstm", "fc"))]:
             if getattr(cfg, name) not in allowed:
                 raise FaceAttrError(f"model.{name} must be one of {allowed}")

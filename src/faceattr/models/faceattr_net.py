@@ -17,7 +17,7 @@ class FaceAttrNet(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.backbone = Backbone(config.widths, config.depths, config.act)
+        self.backbone = Backbone(config.widths, config.depths, config.act, config.norm)
         c = self.backbone.out_channels
         t = config.num_tasks
         if config.head == "bilstm":

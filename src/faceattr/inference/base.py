@@ -1,0 +1,82 @@
+"""What every inference backend shares (no torch import here)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceattr.errors import FaceAttrError
+
+DEFAULT_MODEL = "weights/default.safetensors"
+BACKENDS = ("torch", "onnx")
+
+
+def default_model_path() -> Path:
+    """The model shipped inside the package."""
+    p = Path(str(resources.files("faceattr").joinpath(DEFAULT_MODEL)))
+    if not p.is_file():
+        raise FaceAttrError("no model named and no bundled default model in this install; "
+                            "pass --model PATH")
+    return p
+
+
+class EngineBase:
+    """A model plus its metadata; turns uint8 face squares (N, S, S, 3) into probabilities."""
+
+    path: Path
+    meta: dict[str, Any]
+
+    def _init_meta(self) -> None:
+        self.attributes: list[str] = list(self.meta["attributes"])
+        self.input_size: int = int(self.meta["input_size"])
+        norm = self.meta.get("normalisation", {"mean": 0.5, "std": 0.5})
+        self.mean, self.std = float(norm["mean"]), float(norm["std"])
+        self.tuned = np.asarray(self.meta.get("thresholds", [0.5] * len(self.attributes)))
+
+    def thresholds(self, mode: str | float = "tuned") -> np.ndarray:
+        """Per-attribute thresholds: ``"tuned"`` (stored), ``"0.5"`` or any number in (0, 1)."""
+        if mode == "tuned":
+            return self.tuned
+        try:
+            t = float(mode)
+        except ValueError:
+            raise FaceAttrError(f"--threshold {mode!r}: use 0.5, tuned or a number") from None
+        if not 0.0 < t < 1.0:
+            raise FaceAttrError(f"--threshold {t}: must lie strictly between 0 and 1")
+        return np.full(len(self.attributes), t)
+
+    def probabilities(self, faces: np.ndarray, batch_size: int = 64,
+                      mirror: bool = False) -> np.ndarray:
+        """P(present) for each face and attribute, shape (N, T)."""
+        out = []
+        for i in range(0, len(faces), batch_size):
+            x = (faces[i:i + batch_size].astype(np.float32) / 255.0 - self.mean) / self.std
+            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+            p = self._probs(x)
+            if mirror:
+                p = (p + self._probs(np.ascontiguousarray(x[..., ::-1]))) / 2
+            out.append(p)
+        if not out:
+            return np.zeros((0, len(self.attributes)), np.float32)
+        return np.concatenate(out)
+
+    def _probs(self, x: np.ndarray) -> np.ndarray:
+        """P(present) for a normalised float32 batch (B, 3, S, S)."""
+        raise NotImplementedError
+
+
+def load_engine(path: str | Path | None = None, backend: str = "torch",
+                threads: int | None = None) -> EngineBase:
+    """The engine for ``backend``: ``torch`` (safetensors model) or ``onnx`` (exported model)."""
+    if backend == "torch":
+        from faceattr.inference.engine import Engine
+
+        return Engine(path, threads=threads)
+    if backend == "onnx":
+        from faceattr.inference.onnx_engine import OnnxEngine
+
+        return OnnxEngine(path, threads=threads)
+    raise FaceAttrError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")

@@ -1,0 +1,59 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from faceattr.errors import FaceAttrError
+from faceattr.inference.base import load_engine
+from faceattr.inference.export import export_onnx
+from faceattr.inference.recognizer import Recognizer
+
+from .conftest import TEST_CROPS
+
+
+@pytest.fixture(scope="module")
+def onnx_model(tmp_path_factory):
+    return export_onnx(None, tmp_path_factory.mktemp("onnx") / "default.onnx")
+
+
+def test_parity_on_100_shared_images(onnx_model):
+    files = sorted(TEST_CROPS.glob("*.jpg"))[:100]
+    torch_rec = Recognizer()
+    onnx_rec = Recognizer(onnx_model, backend="onnx")
+    faces = np.stack([torch_rec.frame(f) for f in files])
+    p_torch = torch_rec.engine.probabilities(faces, batch_size=64)
+    p_onnx = onnx_rec.engine.probabilities(faces, batch_size=64)  # batches of 64 and 36
+    assert p_torch.shape == p_onnx.shape == (100, 40)
+    assert np.abs(p_torch - p_onnx).max() <= 1e-4
+
+
+def test_metadata_travels_with_the_onnx_file(onnx_model):
+    e = load_engine(onnx_model, "onnx")
+    assert len(e.attributes) == 40 and e.input_size == 64
+    assert e.thresholds("tuned") == pytest.approx(load_engine(None).thresholds("tuned"))
+
+
+def test_onnx_backend_does_not_import_torch(onnx_model, tmp_path):
+    code = (
+        "import sys, json\n"
+        "from faceattr import Recognizer\n"
+        f"r = Recognizer({str(onnx_model)!r}, backend='onnx')\n"
+        f"p = r.predict({str(sorted(TEST_CROPS.glob('*.jpg'))[0])!r})\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'n': len(p.probabilities)}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert json.loads(out) == {"torch": False, "n": 40}
+
+
+def test_bad_onnx_inputs(tmp_path):
+    with pytest.raises(FaceAttrError, match="needs --model FILE.onnx"):
+        load_engine(None, "onnx")
+    bad = tmp_path / "x.onnx"
+    bad.write_bytes(b"nope")
+    with pytest.raises(FaceAttrError, match="not an ONNX model"):
+        load_engine(bad, "onnx")
+    with pytest.raises(FaceAttrError, match="unknown backend"):
+        load_engine(None, "tensorflow")
