@@ -71,7 +71,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from faceattr.evaluation.report import evaluate, format_report, write_chart, write_json
+    from faceattr.evaluation.report import (
+        evaluate,
+        format_markdown,
+        format_report,
+        write_chart,
+        write_json,
+    )
     from faceattr.inference.base import load_engine
 
     engine = load_engine(args.model, args.backend)
@@ -79,7 +85,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluate(engine, ds, threshold=args.threshold, mirror=args.mirror)
     for msg in report["skipped"][:5]:
         print(f"skipped: {msg}", file=sys.stderr)
-    print(format_report(report))
+    print(format_markdown(report) if args.markdown else format_report(report))
     if args.json:
         write_json(report, args.json)
         print(f"wrote {args.json}")
@@ -207,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", action="store_true", help="average each image with its mirror")
     p.add_argument("--json", type=Path, help="write the full report as JSON")
     p.add_argument("--chart", type=Path, help="write a PNG chart of per-attribute accuracy")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
                    help="onnx: run an exported .onnx model with onnxruntime")
     p.set_defaults(func=cmd_evaluate)

@@ -85,6 +85,21 @@ def format_report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_markdown(r: dict[str, Any]) -> str:
+    """The per-attribute table and the summary as Markdown (as quoted in the README)."""
+    lines = ["| attribute | accuracy | balanced accuracy | F1 |", "|---|---:|---:|---:|"]
+    for a, v in r["per_attribute"].items():
+        lines.append(f"| {a} | {v['accuracy']:.2%} | {v['balanced_accuracy']:.2%} | "
+                     f"{v['f1']:.3f} |")
+    c = r["consistency"]
+    lines.append(f"| **mean** | **{r['mean_accuracy']:.2%}** | **{r['balanced_accuracy']:.2%}**"
+                 f" | |")
+    lines += ["", f"{r['images']} images; majority baseline {r['majority_baseline']:.2%}; "
+              f"rule violations {c['predicted']['any']:.2%} of images (ground truth "
+              f"{c['ground_truth']['any']:.2%})."]
+    return "\n".join(lines)
+
+
 def write_chart(r: dict[str, Any], path: Path) -> None:
     """Horizontal bar chart of per-attribute accuracy and balanced accuracy."""
     import matplotlib
