@@ -60,3 +60,25 @@ def test_page_and_docs_are_local(client):
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/docs").status_code == 200
     assert "/v1/predict" in client.get("/openapi.json").json()["paths"]
+
+
+def test_group_photo_gives_one_record_per_face(client, tmp_path):
+    from faceattr.preprocess.detect import detector_available
+
+    from .compose import compose
+    from .conftest import TEST_CROPS
+
+    if not detector_available():
+        pytest.skip("pip install 'faceattr[detect]'")
+    picture, _ = compose([TEST_CROPS / "182638.jpg", TEST_CROPS / "182641.jpg"], [0, 20],
+                         [1.0, 1.0], canvas=(800, 400))
+    buf = io.BytesIO()
+    picture.save(buf, "JPEG")
+    r = client.post("/v1/predict", files=[("files", ("pair.jpg", buf.getvalue(), "image/jpeg"))])
+    faces = r.json()["results"][0]["faces"]
+    assert len(faces) == 2 and all(len(f["landmarks"]) == 5 for f in faces)
+    blank = io.BytesIO()
+    Image.new("RGB", (300, 300), "grey").save(blank, "PNG")
+    r = client.post("/v1/predict", files=[("files", ("wall.png", blank.getvalue(), "image/png"))])
+    res = r.json()["results"][0]
+    assert r.status_code == 200 and res["faces"] == [] and "no face found" in res["error"]

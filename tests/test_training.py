@@ -1,10 +1,10 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -91,7 +91,7 @@ def test_refuses_to_overwrite_a_run(tiny_model, tiny_cache):
 
 
 def _train_cmd(cache, out, *extra):
-    sets = [*TINY_TRAIN, "train.epochs=3", "model.widths=[16,32,32]", "train.batch_size=16"]
+    sets = [*TINY_TRAIN, "train.epochs=3", "model.widths=[16,32,32]", "train.batch_size=8"]
     args = [sys.executable, "-m", "faceattr", "train", "--out", str(out), "--train", str(cache)]
     for s in sets:
         args += ["--set", s]
@@ -105,11 +105,12 @@ def test_resume_after_kill_matches_uninterrupted_run(tiny_cache, tmp_path):
     part = tmp_path / "part"
     proc = subprocess.Popen(_train_cmd(tiny_cache, part), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    # wait for the end of epoch 1, then kill the process part-way through epoch 2
-    for line in proc.stdout:
-        if line.startswith("epoch 1:"):
-            break
-    time.sleep(0.3)
+    # wait until epoch 2's progress bar shows a finished batch, then kill the process there
+    seen = ""
+    while "epoch 1:" not in seen or not re.search(r"epoch 2/3:[^\r\n]*\| [1-9]\d*/32", seen):
+        ch = proc.stdout.read(1)
+        assert ch, "training ended before it could be killed"
+        seen += ch
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     rows = list(csv.DictReader((part / "log.csv").open()))

@@ -82,7 +82,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     engine = load_engine(args.model, args.backend)
     ds = dataset_from_args(args)
-    report = evaluate(engine, ds, threshold=args.threshold, mirror=args.mirror)
+    report = evaluate(engine, ds, threshold=args.threshold, mirror=args.mirror,
+                      detect=args.detect)
     for msg in report["skipped"][:5]:
         print(f"skipped: {msg}", file=sys.stderr)
     print(format_markdown(report) if args.markdown else format_report(report))
@@ -124,8 +125,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not files:
         print("error: no image files to read", file=sys.stderr)
         return 2
+    detect = not args.no_detect and args.framing is None
+    if detect:
+        from faceattr.preprocess.detect import detector_available
+
+        if not detector_available():
+            print("note: face detection is not installed (pip install 'faceattr[detect]'); "
+                  "treating inputs as face crops", file=sys.stderr)
+            detect = False
     rec = Recognizer(args.model, framing=args.framing, threshold=args.threshold,
-                     mirror=args.mirror, backend=args.backend)
+                     mirror=args.mirror, backend=args.backend, detect=detect)
+    by_file: dict[str, list] = {}
     failed = len(errors)
     with contextlib.ExitStack() as stack:
         out = (stack.enter_context(args.output.open("w", newline="", encoding="utf-8"))
@@ -135,7 +145,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         preds = []
         first = True
         for p in rec.iter_predict(files, batch_size=args.batch_size):
-            bar.update(1)
+            if p.face_index == 0:
+                bar.update(1)
+            if args.annotate and p.ok:
+                by_file.setdefault(p.source, []).append(p)
             if not p.ok:
                 failed += 1
                 print(f"skipped: {p.error}", file=sys.stderr)
@@ -148,9 +161,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 preds.append(p)
         if args.format == "table":
             write_table(preds, dict(zip(rec.attributes, map(float, rec.thresholds))), out)
+    if args.annotate:
+        from faceattr.inference.annotate import annotate
+
+        for source, preds in by_file.items():
+            annotate(Path(source), preds, args.annotate)
+        print(f"annotated {len(by_file)} pictures in {args.annotate}", file=sys.stderr)
     if args.output:
-        print(f"wrote {len(files) - failed + len(errors)} records to {args.output}",
-              file=sys.stderr)
+        print(f"wrote results to {args.output}", file=sys.stderr)
     if failed:
         print(f"{failed} of {len(files) + len(errors)} inputs failed", file=sys.stderr)
     return 1 if failed else 0
@@ -214,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the full report as JSON")
     p.add_argument("--chart", type=Path, help="write a PNG chart of per-attribute accuracy")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument("--detect", action="store_true",
+                   help="go through face detection and landmark alignment (faceattr[detect]); "
+                        "images with no face found fall back to --framing")
     p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
                    help="onnx: run an exported .onnx model with onnxruntime")
     p.set_defaults(func=cmd_evaluate)
@@ -221,7 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="recognise the attributes of face images")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
     p.add_argument("--model", type=Path, help="model file (default: the bundled model)")
-    p.add_argument("--framing", help="how the inputs are framed (default: crop, a face crop)")
+    p.add_argument("--framing", help="inputs are face crops of this framing (no detection)")
+    p.add_argument("--no-detect", action="store_true",
+                   help="treat inputs as face crops (framing 'crop'); by default every face in "
+                        "each picture is detected and aligned when faceattr[detect] is installed")
+    p.add_argument("--annotate", type=Path, metavar="DIR",
+                   help="write copies of the pictures with boxes and top attributes")
     p.add_argument("--threshold", default="0.5",
                    help="0.5 (default: the softmax argmax), tuned (per attribute) or a number")
     p.add_argument("--mirror", action="store_true", help="average each image with its mirror")

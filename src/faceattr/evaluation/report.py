@@ -11,6 +11,7 @@ import numpy as np
 
 from faceattr.data.cache import frame_chunk
 from faceattr.data.dataset import Dataset
+from faceattr.errors import FaceAttrError
 from faceattr.evaluation.consistency import violations
 from faceattr.evaluation.metrics import attribute_metrics, majority_baseline
 from faceattr.inference.base import EngineBase
@@ -31,18 +32,70 @@ def frame_dataset(ds: Dataset, size: int, workers: int = 2) -> tuple[np.ndarray,
     return np.concatenate(faces), ds.labels[np.asarray(keep)], errors
 
 
-def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bool = False,
-             workers: int = 2) -> dict[str, Any]:
-    """All the numbers ``faceattr evaluate`` reports."""
-    from faceattr.errors import FaceAttrError
+_DETECTOR = None
 
+
+def detect_chunk(args: tuple[str, list[str], dict, int]) -> tuple[np.ndarray, list, list[bool]]:
+    """Worker: detect and align the largest face of each file; fall back to the dataset framing
+    when no face is found. Returns pixels, per-file errors and which files fell back."""
+    from faceattr.preprocess.detect import DLIB5_TEMPLATE, FaceDetector
+    from faceattr.preprocess.framing import Framing, frame_face
+    from faceattr.preprocess.image import open_image
+
+    global _DETECTOR
+    if _DETECTOR is None:
+        _DETECTOR = FaceDetector()
+    root, files, framing, size = args
+    out = np.zeros((len(files), size, size, 3), dtype=np.uint8)
+    errors: list[str | None] = []
+    fallback: list[bool] = []
+    for i, rel in enumerate(files):
+        try:
+            image = open_image(Path(root) / rel)
+        except FaceAttrError as e:
+            errors.append(str(e))
+            fallback.append(False)
+            continue
+        faces = _DETECTOR.detect(image)
+        if faces:
+            out[i] = np.asarray(frame_face(image, size, landmarks=faces[0].landmarks,
+                                           template=DLIB5_TEMPLATE))
+        else:
+            out[i] = np.asarray(frame_face(image, size, Framing(**framing)))
+        errors.append(None)
+        fallback.append(not faces)
+    return out, errors, fallback
+
+
+def frame_dataset_detect(ds: Dataset, size: int, workers: int = 2):
+    """Like :func:`frame_dataset`, through face detection and landmark alignment."""
+    chunks = [ds.files[i:i + 64] for i in range(0, len(ds.files), 64)]
+    jobs = [(str(ds.spec.images), c, ds.framing.to_dict(), size) for c in chunks]
+    faces, keep, errors, fallback = [], [], [], 0
+    with ProcessPoolExecutor(workers) as pool:
+        for arr, errs, fb in pool.map(detect_chunk, jobs):
+            ok = [e is None for e in errs]
+            faces.append(arr[ok])
+            keep.extend(ok)
+            errors.extend(e for e in errs if e is not None)
+            fallback += sum(fb)
+    return np.concatenate(faces), ds.labels[np.asarray(keep)], errors, fallback
+
+
+def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bool = False,
+             workers: int = 2, detect: bool = False) -> dict[str, Any]:
+    """All the numbers ``faceattr evaluate`` reports."""
     if list(ds.attributes) != engine.attributes:
         missing = [a for a in engine.attributes if a not in ds.attributes]
         if missing:
             raise FaceAttrError(f"{ds.spec.labels} lacks attributes the model predicts: "
                                 f"{', '.join(missing[:5])}")
     cols = [list(ds.attributes).index(a) for a in engine.attributes]
-    faces, labels, errors = frame_dataset(ds, engine.input_size, workers)
+    fallback = 0
+    if detect:
+        faces, labels, errors, fallback = frame_dataset_detect(ds, engine.input_size, workers)
+    else:
+        faces, labels, errors = frame_dataset(ds, engine.input_size, workers)
     labels = labels[:, cols]
     probs = engine.probabilities(faces, mirror=mirror)
     pred = (probs >= engine.thresholds(threshold)[None]).astype(np.uint8)
@@ -52,7 +105,8 @@ def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bo
         "model": str(engine.path),
         "images": len(labels),
         "skipped": errors,
-        "framing": ds.framing.name,
+        "framing": "detect+align" if detect else ds.framing.name,
+        "no_face_found": fallback,
         "threshold": threshold,
         "mirror": mirror,
         "mean_accuracy": float(m["accuracy"].mean()),
@@ -75,7 +129,9 @@ def format_report(r: dict[str, Any]) -> str:
     c = r["consistency"]
     lines += [
         "",
-        f"images             {r['images']} ({len(r['skipped'])} unreadable, skipped)",
+        f"images             {r['images']} ({len(r['skipped'])} unreadable, skipped)"
+        + (f"; no face found in {r['no_face_found']} (used --framing)"
+           if r["framing"] == "detect+align" else ""),
         f"mean accuracy      {r['mean_accuracy']:.2%}",
         f"balanced accuracy  {r['balanced_accuracy']:.2%}",
         f"majority baseline  {r['majority_baseline']:.2%}",

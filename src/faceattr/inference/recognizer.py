@@ -19,6 +19,7 @@ from PIL import Image
 
 from faceattr.errors import FaceAttrError
 from faceattr.inference.base import load_engine
+from faceattr.preprocess.detect import DLIB5_TEMPLATE, DetectedFace
 from faceattr.preprocess.framing import Framing, frame_face, get_framing
 from faceattr.preprocess.image import to_pil
 
@@ -32,7 +33,9 @@ class Prediction:
     source: str
     probabilities: dict[str, float] = field(default_factory=dict)
     decisions: dict[str, bool] = field(default_factory=dict)
-    error: str | None = None  # set when the input could not be read; nothing else is then
+    error: str | None = None  # set when the input could not be read (or held no face)
+    face: DetectedFace | None = None  # with detection: where the face was found
+    face_index: int = 0
 
     @property
     def ok(self) -> bool:
@@ -46,6 +49,9 @@ class Prediction:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"file": self.source}
+        if self.face is not None:
+            out["face"] = self.face_index
+            out.update(self.face.to_dict())
         if self.error is not None:
             out["error"] = self.error
         else:
@@ -65,13 +71,21 @@ class Recognizer:
     CelebA test crops); ``threshold`` is 0.5 (the softmax argmax, default), ``"tuned"``
     (per attribute, tuned for balanced accuracy and stored in the model) or any number;
     ``mirror`` averages each face with its mirror image. ``backend="onnx"`` runs an exported
-    ``.onnx`` model with onnxruntime, without importing torch.
+    ``.onnx`` model with onnxruntime, without importing torch. ``detect=True`` finds every face
+    in a photo and aligns it by its landmarks (needs ``faceattr[detect]``): then each face is
+    one :class:`Prediction`, and a photo without a face gives one with ``error`` set.
     """
 
     def __init__(self, model: str | Path | None = None, *, framing: str | None = None,
                  threshold: str | float = 0.5, mirror: bool = False,
-                 threads: int | None = None, backend: str = "torch") -> None:
+                 threads: int | None = None, backend: str = "torch",
+                 detect: bool = False) -> None:
         self.engine = load_engine(model, backend, threads=threads)
+        self.detector = None
+        if detect:
+            from faceattr.preprocess.detect import FaceDetector
+
+            self.detector = FaceDetector()
         self.framing: Framing = get_framing(framing)
         self.thresholds = self.engine.thresholds(str(threshold))
         self.mirror = mirror
@@ -90,11 +104,21 @@ class Recognizer:
         return np.asarray(frame_face(to_pil(image), self.engine.input_size, self.framing))
 
     def predict(self, image: ImageInput) -> Prediction:
-        """Attributes of one image; raises :class:`FaceAttrError` if it cannot be read."""
+        """Attributes of one image (with detection: of its largest face); raises
+        :class:`FaceAttrError` if it cannot be read or holds no face."""
         p = self.predict_batch([image])[0]
         if p.error is not None:
             raise FaceAttrError(p.error)
         return p
+
+    def predict_faces(self, image: ImageInput) -> list[Prediction]:
+        """One prediction per face found in ``image`` (needs ``detect=True``), largest first."""
+        preds = self.predict_batch([image])
+        if len(preds) == 1 and preds[0].error is not None:
+            if preds[0].error.endswith("no face found"):
+                return []
+            raise FaceAttrError(preds[0].error)
+        return preds
 
     def predict_batch(self, images: Sequence[ImageInput], batch_size: int = 64,
                       workers: int = 4) -> list[Prediction]:
@@ -114,15 +138,24 @@ class Recognizer:
             if batch:
                 yield from self._run(batch, pool)
 
+    def faces(self, image: ImageInput) -> list[tuple[np.ndarray, DetectedFace | None]]:
+        """The aligned face squares of one image (with detection), or its framed crop."""
+        pil = to_pil(image)
+        if self.detector is None:
+            return [(np.asarray(frame_face(pil, self.engine.input_size, self.framing)), None)]
+        return [(np.asarray(frame_face(pil, self.engine.input_size, landmarks=f.landmarks,
+                                       template=DLIB5_TEMPLATE)), f)
+                for f in self.detector.detect(pil)]
+
     def _run(self, batch: list[tuple[int, ImageInput]], pool: ThreadPoolExecutor):
-        def frame(item: tuple[int, ImageInput]) -> np.ndarray | str:
+        def frame(item: tuple[int, ImageInput]) -> list | str:
             try:
-                return self.frame(item[1])
+                return self.faces(item[1])
             except FaceAttrError as e:
                 return str(e)
 
         framed = list(pool.map(frame, batch))
-        good = [f for f in framed if isinstance(f, np.ndarray)]
+        good = [face for f in framed if not isinstance(f, str) for face, _ in f]
         probs = iter(self.engine.probabilities(np.stack(good), mirror=self.mirror)
                      if good else [])
         for (i, image), f in zip(batch, framed):
@@ -130,9 +163,14 @@ class Recognizer:
             if isinstance(f, str):
                 yield Prediction(name, error=f)
                 continue
-            p = next(probs)
-            yield Prediction(
-                name,
-                {a: float(v) for a, v in zip(self.attributes, p)},
-                {a: bool(v >= t) for a, v, t in zip(self.attributes, p, self.thresholds)},
-            )
+            if not f:
+                yield Prediction(name, error=f"{name}: no face found")
+                continue
+            for k, (_, det) in enumerate(f):
+                p = next(probs)
+                yield Prediction(
+                    name,
+                    {a: float(v) for a, v in zip(self.attributes, p)},
+                    {a: bool(v >= t) for a, v, t in zip(self.attributes, p, self.thresholds)},
+                    face=det, face_index=k,
+                )

@@ -86,15 +86,18 @@ def square_from_box(box: tuple[float, float, float, float],
     return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
-def similarity_from_landmarks(landmarks: np.ndarray, size: int) -> np.ndarray:
+def similarity_from_landmarks(landmarks: np.ndarray, size: int,
+                              template: np.ndarray = CANONICAL_LANDMARKS) -> np.ndarray:
     """Least-squares similarity (Umeyama) taking output pixels to source pixels.
 
+    ``template``: where the landmarks belong in the canonical square (fractions of its side).
     Returns the 2x3 matrix ``M`` with ``src = M @ [u, v, 1]`` for output pixel ``(u, v)``.
     """
     src = np.asarray(landmarks, dtype=np.float64).reshape(-1, 2)
-    if src.shape != CANONICAL_LANDMARKS.shape:
-        raise FaceAttrError(f"expected 5 landmarks (x, y), got array of shape {src.shape}")
-    dst = CANONICAL_LANDMARKS * size
+    if src.shape != template.shape:
+        raise FaceAttrError(f"expected {len(template)} landmarks (x, y), got array of shape "
+                            f"{src.shape}")
+    dst = template * size
     # Solve dst -> src: src = s R dst + t.
     mu_s, mu_d = src.mean(0), dst.mean(0)
     s_c, d_c = src - mu_s, dst - mu_d
@@ -115,6 +118,7 @@ def frame_face(
     framing: Framing | str | None = None,
     box: tuple[float, float, float, float] | None = None,
     landmarks: np.ndarray | None = None,
+    template: np.ndarray = CANONICAL_LANDMARKS,
 ) -> Image.Image:
     """Cut the canonical face square out of ``image`` and resize it to ``size`` x ``size`` RGB.
 
@@ -123,7 +127,7 @@ def frame_face(
     """
     image = image.convert("RGB")
     if landmarks is not None:
-        m = similarity_from_landmarks(landmarks, size)
+        m = similarity_from_landmarks(landmarks, size, template)
         return image.transform((size, size), Image.Transform.AFFINE, tuple(m.ravel()),
                                Image.Resampling.BILINEAR)
     if box is not None:

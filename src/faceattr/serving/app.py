@@ -31,7 +31,9 @@ MAX_FILES = 16
 
 
 class Face(BaseModel):
-    box: list[float] = Field(description="[left, top, right, bottom] of the face square, px")
+    box: list[float] = Field(description="[left, top, right, bottom] of the face, px")
+    landmarks: list[list[float]] | None = Field(
+        None, description="5 landmarks (x, y), when the face was detected")
     probabilities: dict[str, float]
     decisions: dict[str, bool]
 
@@ -83,7 +85,11 @@ def decode_upload(name: str, data: bytes, max_pixels: int) -> Image.Image:
 def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 64,
                max_upload_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_PIXELS) -> FastAPI:
     """Build the application around one loaded model."""
-    recognizers = {mode: Recognizer(model, threshold=mode) for mode in ("0.5", "tuned")}
+    from faceattr.preprocess.detect import detector_available
+
+    detect = detector_available()  # find every face when the detect extra is installed
+    recognizers = {mode: Recognizer(model, threshold=mode, detect=detect)
+                   for mode in ("0.5", "tuned")}
     base = recognizers["0.5"]
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infer")
     slots = asyncio.Semaphore(workers + queue)
@@ -111,8 +117,10 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
             groups=attribute_groups(attrs))
 
     def infer(rec: Recognizer, images: list[Image.Image]):
-        faces = np.stack([rec.frame(im) for im in images])
-        return rec.engine.probabilities(faces)
+        per_image = [rec.faces(im) for im in images]
+        squares = [sq for faces in per_image for sq, _ in faces]
+        probs = rec.engine.probabilities(np.stack(squares)) if squares else np.zeros((0, 0))
+        return per_image, probs
 
     @app.post("/v1/predict", response_model=PredictResponse)
     async def predict(
@@ -136,16 +144,22 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
         async with slots:
             loop = asyncio.get_running_loop()
             try:
-                probs = await loop.run_in_executor(pool, infer, rec, images)
+                per_image, probs = await loop.run_in_executor(pool, infer, rec, images)
             except FaceAttrError as e:
                 raise HTTPException(422, str(e)) from None
-        attrs = rec.attributes
-        for res, im, p in zip(results, images, probs):
-            box = [float(round(v, 1)) for v in rec.framing.square(im.width, im.height)]
-            res.faces = [Face(box=box,
-                              probabilities={a: float(v) for a, v in zip(attrs, p)},
-                              decisions={a: bool(v >= t)
-                                         for a, v, t in zip(attrs, p, rec.thresholds)})]
+        attrs, k = rec.attributes, 0
+        for res, im, faces in zip(results, images, per_image):
+            for _, det in faces:
+                p = probs[k]
+                k += 1
+                square = det.box if det is not None else rec.framing.square(im.width, im.height)
+                res.faces.append(Face(
+                    box=[round(float(v), 1) for v in square],
+                    landmarks=None if det is None else np.round(det.landmarks, 1).tolist(),
+                    probabilities={a: float(v) for a, v in zip(attrs, p)},
+                    decisions={a: bool(v >= t) for a, v, t in zip(attrs, p, rec.thresholds)}))
+            if not faces:
+                res.error = f"{res.file}: no face found"
         return PredictResponse(model=model_name, threshold=threshold, results=results)
 
     app.state.pool = pool

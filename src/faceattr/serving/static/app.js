@@ -21,13 +21,33 @@ function drawPicture(file, faces) {
     c.width = img.width * scale; c.height = img.height * scale;
     ctx.drawImage(img, 0, 0, c.width, c.height);
     ctx.strokeStyle = "#3b7ddd"; ctx.lineWidth = 3;
-    for (const f of faces) {
+    faces.forEach((f, i) => {
       const [x0, y0, x1, y1] = f.box.map((v) => v * scale);
       ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
-    }
+      ctx.fillStyle = "#3b7ddd"; ctx.font = "bold 14px system-ui";
+      ctx.fillText(String(i + 1), x0 + 4, y0 + 16);
+    });
     URL.revokeObjectURL(img.src);
   };
   img.src = URL.createObjectURL(file);
+}
+
+function renderFaces(faces, thresholds) {
+  const tabs = $("faces");
+  tabs.innerHTML = "";
+  faces.forEach((f, i) => {
+    const b = document.createElement("button");
+    b.textContent = `Face ${i + 1}`;
+    b.className = i === 0 ? "active" : "";
+    b.onclick = () => {
+      [...tabs.children].forEach((c) => (c.className = ""));
+      b.className = "active";
+      renderFace(f, thresholds);
+    };
+    tabs.appendChild(b);
+  });
+  tabs.hidden = faces.length < 2;
+  renderFace(faces[0], thresholds);
 }
 
 function renderFace(face, thresholds) {
@@ -63,12 +83,13 @@ async function upload(file) {
   const data = await r.json();
   if (!r.ok) { setStatus(data.detail || `error ${r.status}`, true); return; }
   const res = data.results[0];
-  if (!res.faces.length) { setStatus(`${res.file}: no face found`, true); return; }
+  if (!res.faces.length) { setStatus(res.error || `${res.file}: no face found`, true); return; }
   const attrs = await (await fetch("/v1/attributes")).json();
   const thresholds = mode === "tuned" ? attrs.tuned_thresholds : attrs.thresholds;
   drawPicture(file, res.faces);
-  renderFace(res.faces[0], thresholds);
-  setStatus(`${res.file}: ${res.width}×${res.height}, model ${data.model}`);
+  renderFaces(res.faces, thresholds);
+  const n = res.faces.length;
+  setStatus(`${res.file}: ${res.width}×${res.height}, ${n} face${n > 1 ? "s" : ""}, model ${data.model}`);
 }
 
 $("file").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.target.files[0]); });
