@@ -23,10 +23,10 @@ from _common import DATA, rate
 from faceattr.data.cache import open_cache, prepare
 from faceattr.data.dataset import DatasetSpec, resolve
 from faceattr.data.loader import CacheBatches
-from faceattr.models import FaceAttrNet, ModelConfig
+from faceattr.models import ModelConfig
 from faceattr.preprocess.augment import AugmentConfig
 from faceattr.training.config import default_config
-from faceattr.training.losses import build_loss
+from training import train_step_rate
 
 SETS = [
     ("celeba/aligned-89x109", "celeba/list_attr_celeba.txt", "celeba-aligned"),
@@ -36,9 +36,7 @@ SETS = [
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--skip-prepare", action="store_true")
-    args = ap.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     print(f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__}")
     caches = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,16 +44,14 @@ def main() -> None:
         for images, labels, framing in SETS:
             ds = resolve(DatasetSpec(DATA / images, DATA / labels, framing=framing))
             t0 = time.perf_counter()
-            if not args.skip_prepare:
-                s = prepare(ds, Path(tmp) / framing, size=64, progress=False)
-                dt = time.perf_counter() - t0
-                total_n, total_s = total_n + s.cached, total_s + dt
-                print(f"prepare {images:24s} {s.cached:6d} images in {dt:5.1f} s = "
-                      f"{s.cached / dt:6.0f} images/s")
-                caches.append(Path(tmp) / framing)
-        if total_n:
-            print(f"prepare all three sets: {total_n} images in {total_s:.1f} s "
-                  f"({total_n / total_s:.0f} images/s)")
+            s = prepare(ds, Path(tmp) / framing, size=64, progress=False)
+            dt = time.perf_counter() - t0
+            total_n, total_s = total_n + s.cached, total_s + dt
+            print(f"prepare {images:24s} {s.cached:6d} images in {dt:5.1f} s = "
+                  f"{s.cached / dt:6.0f} images/s")
+            caches.append(Path(tmp) / framing)
+        print(f"prepare all three sets: {total_n} images in {total_s:.1f} s "
+              f"({total_n / total_s:.0f} images/s)")
 
         train = [open_cache(c) for c in caches[:2]]
         torch.set_num_threads(os.cpu_count() or 1)
@@ -76,19 +72,9 @@ def main() -> None:
         print(f"loader (batch 64, augmented): {load_rate:7.0f} images/s")
 
         cfg = default_config()
-        model = FaceAttrNet(ModelConfig.from_dict(cfg["model"])).train()
-        loss_fn = build_loss(cfg["loss"]["kind"], 40)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         x, y = next(iter(loader))
-
-        def step() -> int:
-            loss, _ = loss_fn(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return len(x)
-
-        train_rate = rate(step, min_seconds=5)
+        train_rate = train_step_rate(ModelConfig.from_dict(cfg["model"]), cfg["loss"]["kind"],
+                                     x, y, min_seconds=5)
         print(f"training step, default model (batch 64): {train_rate:7.0f} images/s")
         print(f"loader / training ratio: {load_rate / train_rate:.1f}x (target >= 5x)")
 

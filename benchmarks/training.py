@@ -18,8 +18,19 @@ from faceattr.training.config import default_config
 from faceattr.training.losses import build_loss
 
 
+def train_step_rate(mcfg: ModelConfig, loss_kind: str, x: torch.Tensor, y: torch.Tensor,
+                    min_seconds: float = 6) -> float:
+    """Images/s of full training steps (forward, loss, backward, AdamW) on batch ``x``."""
+    return _rates(mcfg, loss_kind, x, y, min_seconds, evaluate=False)[0]
+
+
 def measure(mcfg: ModelConfig, loss_kind: str, x: torch.Tensor, y: torch.Tensor):
     """(training, evaluation) images/s of a fresh default model on batch ``x``."""
+    return _rates(mcfg, loss_kind, x, y, 6, evaluate=True)
+
+
+def _rates(mcfg: ModelConfig, loss_kind: str, x: torch.Tensor, y: torch.Tensor,
+           min_seconds: float, evaluate: bool) -> tuple[float, float]:
     torch.manual_seed(0)
     model = FaceAttrNet(mcfg)
     loss_fn = build_loss(loss_kind, mcfg.num_tasks)
@@ -32,7 +43,9 @@ def measure(mcfg: ModelConfig, loss_kind: str, x: torch.Tensor, y: torch.Tensor)
         opt.step()
         return len(x)
 
-    train_rate = rate(step, min_seconds=6)
+    train_rate = rate(step, min_seconds=min_seconds)
+    if not evaluate:
+        return train_rate, 0.0
     model.eval()
 
     @torch.inference_mode()

@@ -48,3 +48,23 @@ def test_two_gloo_processes_match_one_process(tiny_cache, tmp_path):
                                                            "model.safetensors")["config"]))
     moved = max((init.state_dict()[k] - a[k]).abs().max().item() for k in a)
     assert moved > 1e-3 and moved > 50 * worst
+
+
+def test_resume_works_distributed(tiny_cache, tmp_path):
+    """A 2-process run stopped after epoch 1 resumes under torchrun and finishes epoch 2."""
+    import csv
+
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc_per_node=2", "-m"]
+    out = tmp_path / "run"
+    run(torchrun, tiny_cache, out, batch=16)  # epochs=1: a complete first leg
+    rows = list(csv.DictReader((out / "log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1"]
+    args = [*torchrun, "faceattr", "train", "--quiet", "--resume", "--out", str(out), "--train",
+            str(tiny_cache)]
+    for s in [*SETS, "train.batch_size=16", "train.epochs=2"]:
+        args += ["--set", s]
+    subprocess.run(args, check=True, timeout=300)
+    rows = list(csv.DictReader((out / "log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert int(rows[1]["step"]) == 2 * int(rows[0]["step"])  # continued, not restarted
