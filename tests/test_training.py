@@ -27,6 +27,9 @@ def test_config_overrides_and_errors(tmp_path):
         load_config(None, ["train.epoch=3"])
     with pytest.raises(FaceAttrError, match="expected section.key=value"):
         load_config(None, ["epochs"])
+    with pytest.raises(FaceAttrError, match="train.epochs expects a int, got 'many'"):
+        load_config(None, ["train.epochs=many"])
+    assert load_config(None, ["train.lr=1"])["train"]["lr"] == 1
     bad = tmp_path / "c.toml"
     bad.write_text("[train\n")
     with pytest.raises(FaceAttrError, match="invalid TOML"):

@@ -54,5 +54,18 @@ def merge(base: dict, update: dict, where: str) -> dict:
         for k, v in values.items():
             if k not in out[section]:
                 raise FaceAttrError(f"{where}: unknown setting {section}.{k}")
+            _check_type(f"{section}.{k}", out[section][k], v, where)
             out[section][k] = v
     return out
+
+
+def _check_type(key: str, default: Any, value: Any, where: str) -> None:
+    """A value must have the default's type (an int may stand for a float; the scan order may
+    be a name or a list)."""
+    is_bool = isinstance(value, bool)
+    same = isinstance(value, type(default)) and (is_bool == isinstance(default, bool))
+    widened = isinstance(default, float) and isinstance(value, int) and not is_bool
+    ok = same or widened or (key == "model.order" and isinstance(value, (str, list)))
+    if not ok:
+        raise FaceAttrError(f"{where}: {key} expects a {type(default).__name__}, got "
+                            f"{value!r}")

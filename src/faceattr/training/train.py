@@ -189,6 +189,10 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
             loss, _ = loss_fn(logits.float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if world > 1:  # the loss's own parameters (uncertainty weights) sit outside DDP
+                for p in loss_fn.parameters():
+                    dist.all_reduce(p.grad)
+                    p.grad /= world
             opt.step()
             if ema_model is not None:
                 update_ema(ema_model, raw_model, min(ema_decay, (1 + state["step"]) /
