@@ -32,3 +32,13 @@ def test_prepare_command(small_aligned, celeba_attr_small, tmp_path, capsys):
     assert "40 images cached, 0 skipped" in capsys.readouterr().out
     assert main(args) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_unwritable_output_is_one_line(tmp_path, capsys):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "face.jpg"
+    target = tmp_path / "missing" / "out.csv"
+    rc = main(["predict", str(example), "--no-detect", "--output", str(target)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err == f"error: {target}: No such file or directory"

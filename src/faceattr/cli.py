@@ -283,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     except FaceAttrError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a path we were told to write to or read from is unusable
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted; work done so far is kept", file=sys.stderr)
         return 130
