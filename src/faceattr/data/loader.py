@@ -28,8 +28,7 @@ class CacheBatches:
                  batch_size: int = 64, shuffle: bool = False,
                  augment_cfg: AugmentConfig | None = None, seed: int = 0,
                  mean: float = 0.5, std: float = 0.5, drop_last: bool = False,
-                 rank: int = 0, world: int = 1, in_memory: bool = True,
-                 device: torch.device | str = "cpu") -> None:
+                 rank: int = 0, world: int = 1, device: torch.device | str = "cpu") -> None:
         if not caches:
             raise FaceAttrError("no cache given")
         attrs = caches[0].attributes
@@ -39,7 +38,7 @@ class CacheBatches:
                 raise FaceAttrError(f"{c.path}: attributes differ from {caches[0].path}")
         if len(sizes) != 1:
             raise FaceAttrError(f"caches have different image sizes: {sorted(sizes)}")
-        arrays = [np.asarray(c.images) if in_memory else c.images for c in caches]
+        arrays = [np.asarray(c.images) for c in caches]  # into memory: one copy, fast indexing
         self.images = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
         self.labels = np.concatenate([c.labels for c in caches])
         self.attributes = attrs

@@ -142,7 +142,7 @@ class Recognizer:
         """The aligned face squares of one image (with detection), or its framed crop."""
         pil = to_pil(image)
         if self.detector is None:
-            return [(np.asarray(frame_face(pil, self.engine.input_size, self.framing)), None)]
+            return [(self.frame(pil), None)]
         return [(np.asarray(frame_face(pil, self.engine.input_size, landmarks=f.landmarks,
                                        template=DLIB5_TEMPLATE)), f)
                 for f in self.detector.detect(pil)]
