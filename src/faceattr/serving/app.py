@@ -88,12 +88,11 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
     from faceattr.preprocess.detect import detector_available
 
     detect = detector_available()  # find every face when the detect extra is installed
-    recognizers = {mode: Recognizer(model, threshold=mode, detect=detect)
-                   for mode in ("0.5", "tuned")}
-    base = recognizers["0.5"]
+    rec = Recognizer(model, detect=detect)
+    thresholds = {mode: rec.engine.thresholds(mode) for mode in ("0.5", "tuned")}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infer")
     slots = asyncio.Semaphore(workers + queue)
-    model_name = base.engine.path.name
+    model_name = rec.engine.path.name
     app = FastAPI(title="faceattr", version=__version__,
                   description="Face attribute recognition: CNN + bidirectional LSTM.")
     static = resources.files("faceattr").joinpath("serving/static")
@@ -109,18 +108,20 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
 
     @app.get("/v1/attributes", response_model=AttributesResponse)
     def attributes() -> AttributesResponse:
-        attrs = base.attributes
+        attrs = rec.attributes
         return AttributesResponse(
             attributes=attrs,
-            thresholds=dict(zip(attrs, map(float, base.thresholds))),
-            tuned_thresholds=dict(zip(attrs, map(float, recognizers["tuned"].thresholds))),
+            thresholds=dict(zip(attrs, map(float, thresholds["0.5"]))),
+            tuned_thresholds=dict(zip(attrs, map(float, thresholds["tuned"]))),
             groups=attribute_groups(attrs))
 
-    def infer(rec: Recognizer, images: list[Image.Image]):
+    def infer(uploads: list[tuple[str, bytes]]):
+        """In the worker pool: decode (may raise 413/415), find faces, run the network."""
+        images = [decode_upload(name, data, max_pixels) for name, data in uploads]
         per_image = [rec.faces(im) for im in images]
         squares = [sq for faces in per_image for sq, _ in faces]
         probs = rec.engine.probabilities(np.stack(squares)) if squares else np.zeros((0, 0))
-        return per_image, probs
+        return images, per_image, probs
 
     @app.post("/v1/predict", response_model=PredictResponse)
     async def predict(
@@ -129,25 +130,24 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
     ) -> PredictResponse:
         if len(files) > MAX_FILES:
             raise HTTPException(413, f"at most {MAX_FILES} files per request")
-        rec = recognizers[threshold]
-        images, results = [], []
+        uploads = []
         for f in files:
             name = Path(f.filename or "upload").name  # a client never names a server path
             data = await f.read(max_upload_bytes + 1)
             if len(data) > max_upload_bytes:
                 raise HTTPException(413, f"{name}: larger than {max_upload_bytes} bytes")
-            im = decode_upload(name, data, max_pixels)
-            images.append(im)
-            results.append(ImageResult(file=name, width=im.width, height=im.height))
+            uploads.append((name, data))
         if slots.locked():
             raise HTTPException(503, "server busy: too many requests waiting; retry shortly")
         async with slots:
             loop = asyncio.get_running_loop()
             try:
-                per_image, probs = await loop.run_in_executor(pool, infer, rec, images)
+                images, per_image, probs = await loop.run_in_executor(pool, infer, uploads)
             except FaceAttrError as e:
                 raise HTTPException(422, str(e)) from None
-        attrs, k = rec.attributes, 0
+        attrs, cut, k = rec.attributes, thresholds[threshold], 0
+        results = [ImageResult(file=name, width=im.width, height=im.height)
+                   for (name, _), im in zip(uploads, images)]
         for res, im, faces in zip(results, images, per_image):
             for _, det in faces:
                 p = probs[k]
@@ -157,7 +157,7 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
                     box=[round(float(v), 1) for v in square],
                     landmarks=None if det is None else np.round(det.landmarks, 1).tolist(),
                     probabilities={a: float(v) for a, v in zip(attrs, p)},
-                    decisions={a: bool(v >= t) for a, v, t in zip(attrs, p, rec.thresholds)}))
+                    decisions={a: bool(v >= t) for a, v, t in zip(attrs, p, cut)}))
             if not faces:
                 res.error = f"{res.file}: no face found"
         return PredictResponse(model=model_name, threshold=threshold, results=results)
