@@ -48,7 +48,7 @@ def small_aligned(tmp_path) -> Path:
 TINY_TRAIN = [
     "model.input_size=32", "model.widths=[8,16,16]", "model.depths=[1,1,1]",
     "model.task_dim=8", "model.lstm_hidden=8", "train.batch_size=32", "train.warmup_steps=2",
-    "train.threads=1", "train.log_every=1", "data.val_fraction=0.2",
+    "train.threads=1", "train.log_every=1", "data.val_fraction=0.2", "data.val=[]",
 ]
 
 

@@ -17,7 +17,7 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     rc = main(["prepare", "--images", str(tmp_path / "nope"), "--labels", str(CELEBA_ATTR),
                "--out", str(tmp_path / "c")])
     err = capsys.readouterr().err.strip()
-    assert rc == 2 and err.count("\n") == 0 and "image folder not found" in err
+    assert rc == 2 and err.count("\n") == 0 and "images not found" in err
     rc = main(["evaluate", "--model", str(tmp_path / "m.safetensors"), "--images",
                str(tmp_path), "--labels", str(CELEBA_ATTR)])
     err = capsys.readouterr().err.strip()

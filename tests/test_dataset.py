@@ -33,7 +33,7 @@ def test_split_filter(small_aligned, celeba_attr_small):
 
 
 def test_bad_paths_and_options(tmp_path, celeba_attr_small, small_aligned):
-    with pytest.raises(FaceAttrError, match="image folder not found"):
+    with pytest.raises(FaceAttrError, match="images not found"):
         resolve(DatasetSpec(tmp_path / "nope", celeba_attr_small))
     with pytest.raises(FaceAttrError, match="label file not found"):
         resolve(DatasetSpec(small_aligned, tmp_path / "nope.txt"))

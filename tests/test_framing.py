@@ -39,11 +39,11 @@ def marker_image(w: int, h: int, square) -> Image.Image:
 
 
 @pytest.mark.parametrize(("name", "w", "h"), [("celeba-aligned", 89, 109), ("celebahq", 64, 64),
-                                              ("crop", 200, 208)])
+                                              ("crop", 200, 208), ("celeba-crop108", 64, 64)])
 def test_square_centre_lands_in_output_centre(name, w, h):
     f = get_framing(name)
     out = np.asarray(frame_face(marker_image(w, h, f.square(w, h)), 64, f))
-    ys, xs = np.nonzero(out[..., 0] > 60)
+    ys, xs = np.nonzero(out[..., 0] > 160)  # the dot, not the grey fill beyond the image
     assert abs(xs.mean() - 31.5) < 1.5 and abs(ys.mean() - 31.5) < 1.5
 
 
@@ -77,3 +77,45 @@ def test_landmark_alignment_undoes_rotation():
     out = np.asarray(frame_face(rotated, size, landmarks=pts)).astype(float)
     inner = (slice(16, 48), slice(16, 48))
     assert np.abs(out[inner] - ref[inner]).mean() < 12
+
+
+def test_shard_framings_follow_the_data_boxes():
+    # tight crop: the box (35,55)-(143,163) of the aligned frame, inside the canonical square
+    # (9,41)-(169,201); the wide square is the canonical square itself
+    x0, y0, x1, y1 = get_framing("celeba-crop108").coverage()
+    assert (x0, y0, x1, y1) == pytest.approx(
+        ((35 - 9) / 160, (55 - 41) / 160, (143 - 9) / 160, (163 - 41) / 160), abs=1e-3)
+    assert get_framing("celeba-square160").coverage() == (0.0, 0.0, 1.0, 1.0)
+
+
+def test_tight_crop_border_is_filled_and_wide_square_is_unchanged():
+    from faceattr.preprocess.framing import FILL
+
+    rng = np.random.default_rng(0)
+    src = Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    wide = np.asarray(frame_face(src, 64, "celeba-square160"), dtype=int)
+    assert np.abs(wide - np.asarray(src, dtype=int)).max() <= 1
+    tight = np.asarray(frame_face(src.point(lambda v: 200), 64, "celeba-crop108"))
+    x0, y0, x1, y1 = (round(c * 64) for c in get_framing("celeba-crop108").coverage())
+    assert (tight[y0 + 1:y1 - 1, x0 + 1:x1 - 1] == 200).all()
+    outside = np.ones((64, 64), bool)
+    outside[y0 - 1:y1 + 1, x0 - 1:x1 + 1] = False
+    assert (tight[outside] == FILL).all()
+
+
+def test_border_augmentation_blanks_like_the_tight_crop():
+    import torch
+
+    from faceattr.preprocess.augment import AugmentConfig, augment, blank_border
+    from faceattr.preprocess.framing import FILL
+
+    x = torch.full((4, 3, 64, 64), 0.9)
+    out = blank_border(x, torch.tensor([True, False, True, False]))
+    assert torch.equal(out[1], x[1]) and not torch.equal(out[0], x[0])
+    x0, y0, x1, y1 = (round(c * 64) for c in get_framing("celeba-crop108").coverage())
+    assert (out[0, :, y0:y1, x0:x1] == 0.9).all()
+    assert (out[0, :, :y0] == FILL[0] / 255).all() and (out[0, :, :, x1:] == FILL[0] / 255).all()
+    # border=0 draws nothing extra: the same generator state gives the same augmentation
+    a = augment(x, AugmentConfig(border=0.0), torch.Generator().manual_seed(1))
+    b = augment(x, AugmentConfig(), torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)

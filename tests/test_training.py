@@ -147,3 +147,38 @@ def test_evaluate_end_to_end(tiny_model, test_crops_small, capsys):
     assert chart.stat().st_size > 1000
     assert "mean accuracy" in capsys.readouterr().out
     assert np.isfinite(r["per_attribute"]["Smiling"]["f1"])
+
+
+def test_selection_and_thresholds_on_the_official_val_split(tiny_cache, tmp_path):
+    """With ``data.val``, every training row trains and the val caches alone pick the epoch and
+    the thresholds; the logged val accuracy is the saved model's accuracy on those caches."""
+    from faceattr.data.cache import open_cache, prepare
+    from faceattr.data.dataset import DatasetSpec, resolve
+    from faceattr.data.loader import CacheBatches
+    from faceattr.evaluation.metrics import summary
+    from faceattr.training.train import predict_probs, train
+
+    from .conftest import DATA
+
+    lines = CELEBA_ATTR.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("162771.jpg"))
+    labels = tmp_path / "val_labels.txt"
+    labels.write_text("\n".join(["64", lines[1], *lines[first:first + 64]]) + "\n")
+    val_tar = DATA / "celeba" / "aligned-crop108-64" / "val-00.tar"
+    ds = resolve(DatasetSpec(val_tar, labels, framing="celeba-crop108", skip_missing=True))
+    assert len(ds) == 64 and ds.files[0] == "162771.webp"
+    prepare(ds, tmp_path / "val", size=32, workers=1, progress=False)
+    cfg = load_config(None, [*TINY_TRAIN, "train.epochs=2", f'data.train=["{tiny_cache}"]',
+                             f'data.val=["{tmp_path / "val"}"]'])
+    train(cfg, tmp_path / "run", progress=False)
+    meta = read_metadata(tmp_path / "run" / "model.safetensors")
+    assert meta["training"]["images"] == 320 and meta["training"]["val_images"] == 64
+    assert meta["training"]["val_caches"] == [str(tmp_path / "val")]
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    best = max(float(r["val_mean_accuracy"]) for r in rows)
+    assert meta["metrics"]["val_mean_accuracy"] == pytest.approx(best, abs=1e-5)  # log: 5 digits
+    model, _ = load_model(tmp_path / "run" / "model.safetensors")
+    probs, truth, _ = predict_probs(model, CacheBatches([open_cache(tmp_path / "val")]),
+                                    torch.device("cpu"), False)
+    accuracy = summary((probs >= 0.5).astype(np.uint8), truth)[0]
+    assert accuracy == pytest.approx(meta["metrics"]["val_mean_accuracy"], abs=1e-6)

@@ -8,11 +8,14 @@ from pathlib import Path
 
 from faceattr.errors import FaceAttrError
 
+MODEL_HELP = "a bundled model by name (fast, accurate) or a model file (default: fast)"
+
 
 def add_dataset_options(p: argparse.ArgumentParser, required: bool = True) -> None:
     """The options that name a dataset: ``--images --labels [--partition --split --framing]``."""
     g = p.add_argument_group("dataset")
-    g.add_argument("--images", type=Path, required=required, help="folder of face images")
+    g.add_argument("--images", type=Path, required=required,
+                   help="folder of face images, a .tar of images, or a folder of .tar shards")
     g.add_argument("--labels", type=Path, required=required,
                    help="CelebA attribute file (list_attr_celeba.txt format) or CSV")
     g.add_argument("--partition", type=Path, help="CelebA partition file (list_eval_partition.txt)")
@@ -97,12 +100,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Files as given, folders searched recursively for images; plus errors for missing paths."""
-    from faceattr.data.dataset import scan_images
+    """Files as given, folders (recursively) and tar shards expanded to their images; plus errors
+    for missing paths."""
+    from faceattr.data.shards import is_tar_name, scan_images
 
     files, errors = [], []
     for p in paths:
-        if p.is_dir():
+        if p.is_dir() or (p.is_file() and is_tar_name(p.name)):
             files += [p / rel for rel in scan_images(p)]
         elif p.exists():
             files.append(p)
@@ -224,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="report accuracy and consistency on a labelled dataset")
-    p.add_argument("--model", type=Path, help="model file (default: the bundled model)")
+    p.add_argument("--model", help=MODEL_HELP)
     add_dataset_options(p)
     p.add_argument("--threshold", default="0.5",
                    help="0.5 (default: the softmax argmax), tuned (per attribute) or a number")
@@ -240,8 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="recognise the attributes of face images")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
-    p.add_argument("--model", type=Path, help="model file (default: the bundled model)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="image files, folders or .tar shards of images")
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--framing", help="inputs are face crops of this framing (no detection)")
     p.add_argument("--no-detect", action="store_true",
                    help="treat inputs as face crops (framing 'crop'); by default every face in "
@@ -259,13 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("export", help="export a model to ONNX")
-    p.add_argument("--model", type=Path, help="model file (default: the bundled model)")
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--onnx", type=Path, required=True, help="ONNX file to write")
     p.add_argument("--opset", type=int, default=17)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("serve", help="start the HTTP service and web page")
-    p.add_argument("--model", type=Path, help="model file (default: the bundled model)")
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2, help="inference threads")

@@ -25,6 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from faceattr.data.dataset import Dataset
+from faceattr.data.shards import source_stat
 from faceattr.errors import FaceAttrError
 from faceattr.preprocess.framing import Framing, frame_face
 from faceattr.preprocess.image import open_image
@@ -47,8 +48,8 @@ def _sources_fingerprint(ds: Dataset) -> str:
             h.update(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     h.update(f"split={spec.split}\n".encode())
     for rel in ds.files:
-        st = (spec.images / rel).stat()
-        h.update(f"{rel}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        size, mtime = source_stat(spec.images / rel)
+        h.update(f"{rel}|{size}|{mtime}\n".encode())
     return h.hexdigest()
 
 

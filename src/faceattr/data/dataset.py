@@ -1,23 +1,24 @@
 """A dataset on disk: an image folder plus a label file, an optional partition and a framing.
 
-Labels are looked up by image file name, so a folder may hold only part of a label file's rows
-(the way ``../shared/data`` is laid out). Images in the folder without a label row are an error
-unless ``skip_missing`` is set.
+``images`` is a folder, a ``.tar`` file or a folder of ``.tar`` shards. Labels are looked up by
+image id (file name without extension), so a folder may hold only part of a label file's rows
+(the way ``../shared/data`` is laid out) and ``012345.webp`` takes the row ``012345.jpg``.
+Images without a label row are an error unless ``skip_missing`` is set.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from faceattr.data.labels import SPLITS, LabelTable, read_labels, read_partition
+from faceattr.data.shards import IMAGE_EXTENSIONS, scan_images
 from faceattr.errors import FaceAttrError
 from faceattr.preprocess.framing import Framing, get_framing
-
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
 
 def _preview(names: list[str], n: int = 5) -> str:
@@ -53,7 +54,7 @@ class Dataset:
     spec: DatasetSpec
     framing: Framing
     attributes: tuple[str, ...]
-    files: list[str]  # paths relative to spec.images
+    files: list[str]  # paths relative to spec.images (tar members as shard.tar/member)
     labels: np.ndarray  # (N, A) uint8
     notes: list[str] = field(default_factory=list)
 
@@ -61,20 +62,32 @@ class Dataset:
         return len(self.files)
 
 
-def scan_images(folder: Path) -> list[str]:
-    """Image files under ``folder`` (recursively), as sorted relative POSIX paths."""
-    if not folder.is_dir():
-        raise FaceAttrError(f"image folder not found: {folder}")
-    out = []
-    for root, _, names in os.walk(folder):
-        for name in names:
-            if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
-                out.append(Path(root, name).relative_to(folder).as_posix())
-    return sorted(out)
+def image_id(name: str) -> str:
+    """The id of an image: its file name without folders or extension (``a/012345.webp`` ->
+    ``012345``). A label row names an image by id, whatever the image's format."""
+    return os.path.splitext(os.path.basename(name))[0]
+
+
+def matcher(names: Iterable[str]) -> Callable[[str], str | None]:
+    """A lookup from an image path to the row name that labels it: the same relative path, else
+    the same file name, else the same id (``012345.jpg`` labels ``shard.tar/012345.webp``)."""
+    names = set(names)
+    by_id: dict[str, str | None] = {}
+    for n in names:
+        i = image_id(n)
+        by_id[i] = None if i in by_id else n  # an id shared by two rows matches neither
+
+    def match(rel: str) -> str | None:
+        if rel in names:
+            return rel
+        base = os.path.basename(rel)
+        return base if base in names else by_id.get(image_id(rel))
+
+    return match
 
 
 def resolve(spec: DatasetSpec, table: LabelTable | None = None) -> Dataset:
-    """Match the images in the folder with their label rows (and partition); report problems."""
+    """Match the images (folder, tar or shards) with their label rows and partition by id."""
     framing = get_framing(spec.framing)
     table = table if table is not None else read_labels(spec.labels)
     rows = table.row_of()
@@ -82,36 +95,36 @@ def resolve(spec: DatasetSpec, table: LabelTable | None = None) -> Dataset:
     if not on_disk:
         raise FaceAttrError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {spec.images}")
     notes: list[str] = []
-
-    def key(rel: str) -> str:
-        return rel if rel in rows else os.path.basename(rel)
-
-    unlabelled = [f for f in on_disk if key(f) not in rows]
+    label_of = matcher(rows)
+    keys = {f: label_of(f) for f in on_disk}
+    unlabelled = [f for f in on_disk if keys[f] is None]
     if unlabelled:
         msg = (f"{len(unlabelled)} image(s) in {spec.images} have no row in {spec.labels} "
                f"(first: {_preview(unlabelled)})")
         if not spec.skip_missing:
             raise FaceAttrError(msg + "; pass --skip-missing to leave them out")
         notes.append("skipped " + msg)
-    files = [f for f in on_disk if key(f) in rows]
+    files = [f for f in on_disk if keys[f] is not None]
     if spec.partition is not None:
         part = read_partition(spec.partition)
-        no_part = [f for f in files if key(f) not in part]
+        part_of = matcher(part)
+        split_of = {f: part[k] for f in files if (k := part_of(f)) is not None}
+        no_part = [f for f in files if f not in split_of]
         if no_part:
             msg = (f"{len(no_part)} image(s) have no row in {spec.partition} "
                    f"(first: {_preview(no_part)})")
             if not spec.skip_missing:
                 raise FaceAttrError(msg + "; pass --skip-missing to leave them out")
             notes.append("skipped " + msg)
-            files = [f for f in files if key(f) in part]
+            files = [f for f in files if f in split_of]
         if spec.split != "all":
             want = SPLITS[spec.split]
-            files = [f for f in files if part[key(f)] == want]
+            files = [f for f in files if split_of[f] == want]
             if not files:
                 raise FaceAttrError(f"no image in {spec.images} belongs to the {spec.split} split")
     if not files:
         raise FaceAttrError(f"no labelled image in {spec.images}")
-    index = np.fromiter((rows[key(f)] for f in files), dtype=np.int64, count=len(files))
+    index = np.fromiter((rows[keys[f]] for f in files), dtype=np.int64, count=len(files))
     absent = len(table) - len(files)
     if absent > 0:
         notes.append(f"{absent} of {len(table)} label rows have no image in {spec.images} "

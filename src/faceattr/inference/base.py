@@ -10,17 +10,28 @@ import numpy as np
 
 from faceattr.errors import FaceAttrError
 
-DEFAULT_MODEL = "weights/default.safetensors"
+# The models shipped inside the package, by name (``--model fast``); README, "Bundled models".
+WEIGHTS = "weights"
+DEFAULT_MODEL = "accurate"
 BACKENDS = ("torch", "onnx")
 
 
-def default_model_path() -> Path:
-    """The model shipped inside the package."""
-    p = Path(str(resources.files("faceattr").joinpath(DEFAULT_MODEL)))
-    if not p.is_file():
-        raise FaceAttrError("no model named and no bundled default model in this install; "
-                            "pass --model PATH")
-    return p
+def bundled_models() -> dict[str, Path]:
+    """Name -> file of every model shipped in the package."""
+    folder = resources.files("faceattr").joinpath(WEIGHTS)
+    return {Path(str(f)).stem: Path(str(f)) for f in folder.iterdir()
+            if f.name.endswith(".safetensors")}
+
+
+def model_path(model: str | Path | None = None) -> Path:
+    """The file for ``model``: a path, the name of a bundled model, or ``None`` (the default)."""
+    if model is not None and (Path(model).exists() or str(model) not in bundled_models()):
+        return Path(model)
+    name = DEFAULT_MODEL if model is None else str(model)
+    path = bundled_models().get(name)
+    if path is None:
+        raise FaceAttrError(f"no bundled model {name!r} in this install; pass --model PATH")
+    return path
 
 
 class EngineBase:

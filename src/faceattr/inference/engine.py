@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from faceattr.inference.base import EngineBase, default_model_path
+from faceattr.inference.base import EngineBase, model_path
 from faceattr.models.faceattr_net import FaceAttrNet
 from faceattr.models.modelfile import load_model
 
@@ -18,7 +18,7 @@ class Engine(EngineBase):
     def __init__(self, path: str | Path | None = None, threads: int | None = None) -> None:
         if threads:
             torch.set_num_threads(threads)
-        self.path = Path(path) if path is not None else default_model_path()
+        self.path = model_path(path)
         self.model, self.meta = load_model(self.path)
         self._init_meta()
 

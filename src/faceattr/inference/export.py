@@ -9,15 +9,15 @@ from pathlib import Path
 
 import torch
 
-from faceattr.inference.base import default_model_path
+from faceattr.inference.base import model_path
 from faceattr.inference.onnx_engine import META_KEY
 from faceattr.models.modelfile import load_model
 
 
-def export_onnx(model_path: str | Path | None, out: str | Path, opset: int = 17) -> Path:
+def export_onnx(model: str | Path | None, out: str | Path, opset: int = 17) -> Path:
     import onnx
 
-    src = Path(model_path) if model_path is not None else default_model_path()
+    src = model_path(model)
     model, meta = load_model(src)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from faceattr.preprocess.framing import FILL, get_framing
+
+# The source whose images cover only part of the canonical square (framings.toml).
+PARTIAL_FRAMING = "celeba-crop108"
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -21,11 +26,14 @@ class AugmentConfig:
     brightness: float = 0.25
     contrast: float = 0.25
     saturation: float = 0.25
+    border: float = 0.0  # probability of blanking what the tight 108 crop leaves out
 
 
 def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
     """Augment a float batch in [0, 1] of shape (B, 3, H, W); returns a new tensor."""
     b = x.shape[0]
+    if cfg.border > 0:
+        x = blank_border(x, torch.rand(b, generator=gen) < cfg.border)
 
     def u(lo: float, hi: float) -> torch.Tensor:  # drawn on the CPU generator, used on x's device
         return (torch.rand(b, generator=gen) * (hi - lo) + lo).to(x.device)
@@ -50,3 +58,17 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.
     grey = x.mean(dim=1, keepdim=True)
     x = (x - grey) * u(1 - cfg.saturation, 1 + cfg.saturation).view(b, 1, 1, 1) + grey
     return x.clamp_(0.0, 1.0)
+
+
+def blank_border(x: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
+    """Fill the part of the canonical square that the tight crop lacks, in the images ``which``."""
+    if not which.any():
+        return x
+    h, w = x.shape[-2:]
+    x0, y0, x1, y1 = get_framing(PARTIAL_FRAMING).coverage()
+    keep = torch.zeros(h, w, dtype=torch.bool, device=x.device)
+    keep[round(y0 * h):round(y1 * h), round(x0 * w):round(x1 * w)] = True
+    x = x.clone()
+    which = which.to(x.device)
+    x[which] = torch.where(keep, x[which], FILL[0] / 255)
+    return x

@@ -35,6 +35,12 @@ CANONICAL_LANDMARKS = np.array(
 # give the canonical square; a later issue calibrates it for the chosen detector.
 BOX_EXPAND = 1.45
 
+# What fills the part of the canonical square that lies outside the source image (e.g. the tight
+# 108 crop covers only its middle): a flat mid grey, 0 after normalisation. Training blanks the
+# same border on a share of full-framed faces too (``augment.border``), so the border does not
+# tell the source apart.
+FILL = (128, 128, 128)
+
 
 @dataclass(frozen=True)
 class Framing:
@@ -51,6 +57,13 @@ class Framing:
         side = self.size * width
         cx, cy = self.cx * width, self.cy * height
         return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+
+    def coverage(self) -> tuple[float, float, float, float]:
+        """The part of the canonical square that a square source image covers, as fractions
+        ``(left, top, right, bottom)`` of its side, clipped to [0, 1]."""
+        x0, y0 = (self.size / 2 - self.cx) / self.size, (self.size / 2 - self.cy) / self.size
+        x1, y1 = x0 + 1 / self.size, y0 + 1 / self.size
+        return (max(0.0, x0), max(0.0, y0), min(1.0, x1), min(1.0, y1))
 
     def to_dict(self) -> dict[str, float | str]:
         return {"name": self.name, "cx": self.cx, "cy": self.cy, "size": self.size}
@@ -129,7 +142,7 @@ def frame_face(
     if landmarks is not None:
         m = similarity_from_landmarks(landmarks, size, template)
         return image.transform((size, size), Image.Transform.AFFINE, tuple(m.ravel()),
-                               Image.Resampling.BILINEAR)
+                               Image.Resampling.BILINEAR, fillcolor=FILL)
     if box is not None:
         square = square_from_box(box)
     else:
@@ -150,4 +163,4 @@ def resize_square(image: Image.Image, square: tuple[float, float, float, float],
         image = image.reduce(factor)
         x0, y0, x1, y1 = (c / factor for c in square)
     return image.transform((size, size), Image.Transform.EXTENT, (x0, y0, x1, y1),
-                           Image.Resampling.BILINEAR)
+                           Image.Resampling.BILINEAR, fillcolor=FILL)

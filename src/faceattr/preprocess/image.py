@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from faceattr.data.shards import read_bytes
 from faceattr.errors import FaceAttrError
 
 # Refuse decompression bombs outright instead of warning (Pillow's default warns above ~89 MP).
@@ -15,10 +17,12 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 def open_image(path: str | Path) -> Image.Image:
-    """Open an image file as upright RGB, or raise :class:`FaceAttrError` naming the file."""
+    """Open an image file (or tar member, ``shard.tar/name.webp``) as upright RGB, or raise
+    :class:`FaceAttrError` naming it."""
     path = Path(path)
     try:
-        with Image.open(path) as im:
+        member = read_bytes(path)
+        with Image.open(path if member is None else io.BytesIO(member)) as im:
             im.load()
             return ImageOps.exif_transpose(im).convert("RGB")
     except FileNotFoundError:

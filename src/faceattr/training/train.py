@@ -116,13 +116,21 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
     # ---- data --------------------------------------------------------------------------------
     caches = [open_cache(p) for p in cfg["data"]["train"]]
     n_total = sum(len(c) for c in caches)
-    train_idx, val_idx = split_indices(n_total, cfg["data"]["val_fraction"], tcfg["seed"],
-                                       cfg["data"]["limit"])
+    val_caches = [open_cache(p) for p in cfg["data"]["val"]]
+    # Validation: the official val split when given (identity-disjoint), else a random slice.
+    train_idx, val_idx = split_indices(n_total, 0.0 if val_caches else cfg["data"]["val_fraction"],
+                                       tcfg["seed"], cfg["data"]["limit"])
+    if val_caches:
+        val_idx = np.arange(sum(len(c) for c in val_caches))
+        if cfg["data"]["val_limit"]:
+            val_idx = val_idx[np.random.default_rng(tcfg["seed"]).permutation(len(val_idx))[
+                :cfg["data"]["val_limit"]]]
     common = {"batch_size": tcfg["batch_size"], "seed": tcfg["seed"], "device": device}
     train_batches = CacheBatches(caches, train_idx, shuffle=True, drop_last=True,
                                  augment_cfg=AugmentConfig(**cfg["augment"]), rank=rank,
                                  world=world, **common)
-    val_batches = CacheBatches(caches, val_idx, rank=rank, world=world, **common)
+    val_source = val_caches or caches
+    val_batches = CacheBatches(val_source, np.sort(val_idx), rank=rank, world=world, **common)
     if len(train_batches) == 0:
         raise FaceAttrError(f"too few training images ({len(train_idx)}) for batch size "
                             f"{tcfg['batch_size']} x {world} process(es)")
@@ -236,8 +244,8 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
     if master:
         if ckpt_best.exists():
             load_checkpoint(ckpt_best, modules, opt)
-        probs, labels, _ = predict_probs(eval_model, CacheBatches(caches, val_idx, **common),
-                                         device, amp)
+        probs, labels, _ = predict_probs(
+            eval_model, CacheBatches(val_source, np.sort(val_idx), **common), device, amp)
         thresholds = tune_thresholds(probs, labels) if len(labels) else np.full(
             len(attributes), 0.5)
         meta = {
@@ -248,6 +256,7 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
             "thresholds": [float(t) for t in thresholds],
             "train_prevalence": [float(p) for p in prevalence],
             "training": {"caches": [str(c.path) for c in caches], "images": len(train_idx),
+                         "val_caches": [str(c.path) for c in val_caches],
                          "val_images": len(val_idx), "loss": cfg["loss"],
                          "epochs": state["epoch"], "seed": tcfg["seed"]},
             "metrics": {"val_mean_accuracy": state["best"], "history": state["history"]},

@@ -1,0 +1,118 @@
+"""Images inside uncompressed tar shards (the WebDataset / LAION layout), read in place.
+
+A tar member is named by a path through its archive: ``shards/train-00.tar/012345.webp``. Every
+place that opens an image by path (``prepare``, ``evaluate``, ``predict``) therefore reads tar
+members exactly as it reads files, with no extraction step: :func:`read_bytes` finds the archive
+in the path and reads the member at its offset. Each process indexes an archive once.
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from functools import lru_cache
+from pathlib import Path
+
+from faceattr.errors import FaceAttrError
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+TAR_EXTENSIONS = (".tar",)
+
+
+def is_image_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def is_tar_name(name: str) -> bool:
+    return name.lower().endswith(TAR_EXTENSIONS)
+
+
+@lru_cache(maxsize=64)
+def _index(path: str, size: int, mtime_ns: int) -> dict[str, tuple[int, int]]:
+    """Member name -> (data offset, size) for the image members of one archive."""
+    try:
+        with tarfile.open(path, mode="r:") as tar:
+            return {m.name: (m.offset_data, m.size) for m in tar
+                    if m.isfile() and is_image_name(m.name)}
+    except tarfile.ReadError as e:
+        raise FaceAttrError(f"{path}: not a tar archive ({e})") from None
+
+
+def tar_index(path: str | Path) -> dict[str, tuple[int, int]]:
+    """The image members of an uncompressed tar file (cached per process while it is unchanged)."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise FaceAttrError(f"{path}: no such file") from None
+    return _index(str(path), st.st_size, st.st_mtime_ns)
+
+
+def split_member(path: str | Path) -> tuple[Path, str] | None:
+    """``(archive, member)`` when ``path`` goes through a ``.tar`` file, else ``None``."""
+    parts = Path(path).parts
+    for i in range(len(parts) - 1, 0, -1):
+        if is_tar_name(parts[i - 1]):
+            archive = Path(*parts[:i])
+            if archive.is_file():
+                return archive, "/".join(parts[i:])
+    return None
+
+
+def read_bytes(path: str | Path) -> bytes | None:
+    """The bytes of a tar member named by ``path``; ``None`` when ``path`` is no tar member."""
+    where = split_member(path)
+    if where is None:
+        return None
+    archive, member = where
+    loc = tar_index(archive).get(member)
+    if loc is None:
+        raise FaceAttrError(f"{path}: no such image in {archive}")
+    offset, size = loc
+    with open(archive, "rb") as f:
+        f.seek(offset)
+        data = f.read(size)
+    if len(data) != size:
+        raise FaceAttrError(f"{path}: truncated tar member ({len(data)} of {size} bytes)")
+    return data
+
+
+def tar_members(archive: Path) -> list[str]:
+    """Sorted image member names of one archive; a clear error if it is not a usable tar."""
+    if not tarfile.is_tarfile(archive):
+        raise FaceAttrError(f"{archive}: not a tar archive")
+    names = sorted(tar_index(archive))
+    if not names:
+        raise FaceAttrError(f"{archive}: tar archive holds no images "
+                            f"({', '.join(sorted(IMAGE_EXTENSIONS))})")
+    return names
+
+
+def scan_images(root: Path) -> list[str]:
+    """Images under ``root`` as sorted relative POSIX paths.
+
+    ``root`` may be a folder (searched recursively; each ``.tar`` inside is a shard whose members
+    appear as ``shard.tar/member``) or a single ``.tar`` file (its member names).
+    """
+    root = Path(root)
+    if root.is_file():
+        return tar_members(root)
+    if not root.is_dir():
+        raise FaceAttrError(f"images not found: {root} (expected a folder, a .tar file or a "
+                            "folder of .tar shards)")
+    out = []
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            rel = Path(dirpath, name).relative_to(root).as_posix()
+            if is_image_name(name):
+                out.append(rel)
+            elif is_tar_name(name):
+                out += [f"{rel}/{m}" for m in tar_members(root / rel)]
+    return sorted(out)
+
+
+def source_stat(path: Path) -> tuple[int, int]:
+    """(size, mtime) of the file that holds ``path``: the file itself, or its archive."""
+    where = split_member(path)
+    st = (where[0] if where else path).stat()
+    return st.st_size, st.st_mtime_ns
