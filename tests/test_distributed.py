@@ -19,7 +19,7 @@ from .conftest import TINY_TRAIN
 
 SETS = [*TINY_TRAIN, "model.norm=group", "loss.kind=mean", "model.dropout=0.0",
         "augment.flip=0", "augment.scale=0", "augment.shift=0", "augment.rotate=0",
-        "augment.brightness=0", "augment.contrast=0", "augment.saturation=0",
+        "augment.brightness=0", "augment.contrast=0", "augment.saturation=0", "augment.border=0",
         "data.limit=256", "data.val_fraction=0.25", "data.val=[]", "train.epochs=1",
         "train.threads=1"]
 

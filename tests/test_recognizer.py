@@ -26,7 +26,11 @@ def test_default_model_loads_offline_and_predicts(rec):
     # the example is a smiling woman in a hat (CelebA test image 182638, labels agree)
     assert p.decisions["Smiling"] and p.decisions["Wearing_Hat"] and not p.decisions["Male"]
     d = p.to_dict()
-    assert d["file"] == str(EXAMPLE) and set(d) == {"file", "probabilities", "decisions"}
+    assert d["file"] == str(EXAMPLE)
+    # detection is the default of the API as of the CLI and the service (detect extra installed)
+    assert set(d) == {"file", "probabilities", "decisions", "face", "box", "landmarks", "score"}
+    crop = Recognizer(detect=False).predict(EXAMPLE).to_dict()
+    assert set(crop) == {"file", "probabilities", "decisions"}
 
 
 def test_path_pil_and_array_inputs_agree(rec):

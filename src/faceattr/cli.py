@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from faceattr.errors import FaceAttrError
 
 MODEL_HELP = "a bundled model by name (fast, accurate) or a model file (default: fast)"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (``error: faceattr CMD: ...``), exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} must be at least 1")
+    return v
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1..65535."""
+    v = positive_int(text)
+    if v > 65535:
+        raise argparse.ArgumentTypeError(f"{v} is not a TCP port (1-65535)")
+    return v
 
 
 def add_dataset_options(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -59,13 +89,26 @@ def cmd_framings(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from faceattr.training.config import load_config
+    import json
+
+    from faceattr.training.config import load_config, resume_config
     from faceattr.training.train import train
 
     overrides = list(args.set or [])
     if args.train:
-        overrides.append("data.train=" + repr([str(p) for p in args.train]).replace("'", '"'))
-    cfg = load_config(args.config, overrides)
+        overrides.append(f"data.train={json.dumps([str(p) for p in args.train])}")
+    if args.resume:
+        if args.config:
+            raise FaceAttrError(f"--resume continues with the settings in {args.out}/config.json;"
+                                " drop --config (a --set changes one setting deliberately)")
+        cfg, changes = resume_config(args.out, overrides)
+        if changes:
+            with (args.out / "changes.txt").open("a", encoding="utf-8") as f:
+                f.writelines(f"resumed with {c}\n" for c in changes)
+            print(f"note: resuming with changed settings ({'; '.join(changes)}), recorded in "
+                  f"{args.out / 'changes.txt'}", file=sys.stderr)
+    else:
+        cfg = load_config(args.config, overrides)
     result = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
     if "model" in result:
         print(f"trained {result['epochs']} epochs; best validation mean accuracy "
@@ -86,7 +129,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     engine = load_engine(args.model, args.backend)
     ds = dataset_from_args(args)
     report = evaluate(engine, ds, threshold=args.threshold, mirror=args.mirror,
-                      detect=args.detect)
+                      detect=args.detect, progress=True)
     for msg in report["skipped"][:5]:
         print(f"skipped: {msg}", file=sys.stderr)
     print(format_markdown(report) if args.markdown else format_report(report))
@@ -115,9 +158,26 @@ def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
     return files, errors
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    import contextlib
+@contextlib.contextmanager
+def safe_output(path: Path) -> Iterator[TextIO]:
+    """Write ``path`` through ``PATH.partial``, renamed over it only when all went well: a run
+    that fails never empties an existing output (its partial results stay in ``.partial``).
+    Names that are not valid UTF-8 are written with backslash escapes."""
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        f = tmp.open("w", newline="", encoding="utf-8", errors="backslashreplace")
+    except OSError as e:
+        raise FaceAttrError(f"{path}: {e.strerror or e}") from None
+    try:
+        with f:
+            yield f
+    except BaseException:
+        print(f"note: {path} left as it was; results so far are in {tmp}", file=sys.stderr)
+        raise
+    os.replace(tmp, path)
 
+
+def cmd_predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from faceattr.inference.output import write_csv, write_jsonl, write_table
@@ -142,8 +202,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     by_file: dict[str, list] = {}
     failed = len(errors)
     with contextlib.ExitStack() as stack:
-        out = (stack.enter_context(args.output.open("w", newline="", encoding="utf-8"))
-               if args.output else sys.stdout)
+        out = stack.enter_context(safe_output(args.output)) if args.output else sys.stdout
         bar = stack.enter_context(tqdm(total=len(files), unit="img", file=sys.stderr,
                                        disable=len(files) <= args.batch_size))
         preds = []
@@ -202,7 +261,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from faceattr import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="faceattr", description="Face attribute recognition (CNN + bidirectional LSTM).")
     parser.add_argument("--version", action="version", version=f"faceattr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -210,8 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prepare", help="decode, frame and resize a dataset into a cache")
     add_dataset_options(p)
     p.add_argument("--out", type=Path, required=True, help="cache folder to write")
-    p.add_argument("--size", type=int, default=64, help="side of the cached face square (px)")
-    p.add_argument("--workers", type=int, default=None, help="decoding processes")
+    p.add_argument("--size", type=positive_int, default=64,
+                   help="side of the cached face square (px)")
+    p.add_argument("--workers", type=positive_int, default=None, help="decoding processes")
     p.add_argument("--force", action="store_true", help="rebuild even if a cache exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prepare)
@@ -260,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
                    help="onnx: run an exported .onnx model with onnxruntime")
     p.add_argument("--output", type=Path, help="write results to FILE instead of stdout")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("export", help="export a model to ONNX")
@@ -272,8 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="start the HTTP service and web page")
     p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=2, help="inference threads")
+    p.add_argument("--port", type=port_number, default=8000)
+    p.add_argument("--workers", type=positive_int, default=2, help="inference threads")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("framings", help="list the known source framings")
@@ -282,12 +342,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # file names that are not valid UTF-8 print safely
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except FaceAttrError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. piped into `head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except OSError as e:  # a path we were told to write to or read from is unusable
         where = f"{e.filename}: " if e.filename else ""
         print(f"error: {where}{e.strerror or e}", file=sys.stderr)

@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from faceattr.data.shards import source_stat
 from faceattr.errors import FaceAttrError
 from faceattr.preprocess.framing import Framing, frame_face
 from faceattr.preprocess.image import open_image
+from faceattr.workers import process_pool
 
 FORMAT = "faceattr-cache/1"
 PENDING, CACHED, FAILED = 0, 1, 2
@@ -139,7 +139,7 @@ def prepare(ds: Dataset, out: Path, size: int = 64, workers: int | None = None,
     failures: dict[str, str] = dict(meta.get("failures", {}))
     bar = tqdm(total=n, initial=resumed_from, unit="img", disable=not progress,
                desc=f"prepare {out.name}")
-    with ProcessPoolExecutor(workers) as pool:
+    with process_pool(workers) as pool:
         for idx, (arr, errs) in zip(chunks, pool.map(frame_chunk, jobs)):
             images[idx] = arr
             images.flush()

@@ -52,7 +52,7 @@ def _read_lines(path: Path) -> list[str]:
     if not path.is_file():
         raise FaceAttrError(f"label file not found: {path}")
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8-sig").splitlines()  # a BOM is fine
     except UnicodeDecodeError as e:
         raise _fail(path, None, f"not a text file ({e.reason})") from None
 
@@ -64,10 +64,15 @@ def _binary(token: str, path: Path, lineno: int, allowed: frozenset[str]) -> int
     return 1 if token == "1" else 0
 
 
-def _check_unique(names: list[str], path: Path, what: str, first_line: int) -> None:
+def _check_unique(names: list[str], path: Path, what: str, first_line: int,
+                  one_line: bool = False) -> None:
+    """Refuse a repeated name; rows start at ``first_line`` (or all sit on it: ``one_line``)."""
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name in seen:
+            if one_line:
+                raise _fail(path, first_line, f"duplicate {what} {name!r} (columns "
+                            f"{seen[name] + 1} and {i + 1} of the names)")
             raise _fail(path, first_line + i, f"duplicate {what} {name!r} (first on line "
                         f"{first_line + seen[name]})")
         seen[name] = i
@@ -87,7 +92,7 @@ def read_celeba_attributes(path: str | Path) -> LabelTable:
     attributes = lines[1].split()
     if not attributes:
         raise _fail(path, 2, "the attribute names line is empty")
-    _check_unique(attributes, path, "attribute name", 2)
+    _check_unique(attributes, path, "attribute name", 2, one_line=True)
     allowed = frozenset({"-1", "1"})
     n_attr = len(attributes)
     files: list[str] = []
@@ -122,7 +127,7 @@ def read_csv_labels(path: str | Path) -> LabelTable:
     if len(header) < 2:
         raise _fail(path, 1, "the header needs a file column and at least one attribute")
     attributes = header[1:]
-    _check_unique(attributes, path, "attribute name", 1)
+    _check_unique(attributes, path, "attribute name", 1, one_line=True)
     allowed = frozenset({"-1", "0", "1"})
     files: list[str] = []
     values = np.zeros((len(rows) - 1, len(attributes)), dtype=np.uint8)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ProcessPoolExecutor
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from faceattr.data.cache import frame_chunk
 from faceattr.data.dataset import Dataset
@@ -15,16 +16,26 @@ from faceattr.errors import FaceAttrError
 from faceattr.evaluation.consistency import violations
 from faceattr.evaluation.metrics import attribute_metrics, majority_baseline
 from faceattr.inference.base import EngineBase
+from faceattr.workers import process_pool
 
 
-def frame_dataset(ds: Dataset, size: int, workers: int = 2) -> tuple[np.ndarray, np.ndarray,
-                                                                        list[str]]:
+def _bar(results, chunks: list[list[str]], progress: bool, what: str):
+    """Yield ``results`` (one per chunk) while a progress bar on stderr counts images."""
+    with tqdm(total=sum(map(len, chunks)), unit="img", desc=what, disable=not progress,
+              file=sys.stderr, leave=False) as bar:
+        for r, c in zip(results, chunks):
+            yield r
+            bar.update(len(c))
+
+
+def frame_dataset(ds: Dataset, size: int, workers: int = 2,
+                  progress: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Frame every image of ``ds``; returns faces, their labels, and the errors of the rest."""
     chunks = [ds.files[i:i + 256] for i in range(0, len(ds.files), 256)]
     jobs = [(str(ds.spec.images), c, ds.framing.to_dict(), size) for c in chunks]
     faces, keep, errors = [], [], []
-    with ProcessPoolExecutor(workers) as pool:
-        for arr, errs in pool.map(frame_chunk, jobs):
+    with process_pool(workers) as pool:
+        for arr, errs in _bar(pool.map(frame_chunk, jobs), chunks, progress, "framing"):
             ok = [e is None for e in errs]
             faces.append(arr[ok])
             keep.extend(ok)
@@ -38,7 +49,7 @@ _DETECTOR = None
 def detect_chunk(args: tuple[str, list[str], dict, int]) -> tuple[np.ndarray, list, list[bool]]:
     """Worker: detect and align the largest face of each file; fall back to the dataset framing
     when no face is found. Returns pixels, per-file errors and which files fell back."""
-    from faceattr.preprocess.detect import DLIB5_TEMPLATE, FaceDetector
+    from faceattr.preprocess.detect import DLIB5_TEMPLATE, FaceDetector, largest
     from faceattr.preprocess.framing import Framing, frame_face
     from faceattr.preprocess.image import open_image
 
@@ -58,7 +69,8 @@ def detect_chunk(args: tuple[str, list[str], dict, int]) -> tuple[np.ndarray, li
             continue
         faces = _DETECTOR.detect(image)
         if faces:
-            out[i] = np.asarray(frame_face(image, size, landmarks=faces[0].landmarks,
+            face = faces[largest(faces)]
+            out[i] = np.asarray(frame_face(image, size, landmarks=face.landmarks,
                                            template=DLIB5_TEMPLATE))
         else:
             out[i] = np.asarray(frame_face(image, size, Framing(**framing)))
@@ -67,13 +79,13 @@ def detect_chunk(args: tuple[str, list[str], dict, int]) -> tuple[np.ndarray, li
     return out, errors, fallback
 
 
-def frame_dataset_detect(ds: Dataset, size: int, workers: int = 2):
+def frame_dataset_detect(ds: Dataset, size: int, workers: int = 2, progress: bool = False):
     """Like :func:`frame_dataset`, through face detection and landmark alignment."""
     chunks = [ds.files[i:i + 64] for i in range(0, len(ds.files), 64)]
     jobs = [(str(ds.spec.images), c, ds.framing.to_dict(), size) for c in chunks]
     faces, keep, errors, fallback = [], [], [], 0
-    with ProcessPoolExecutor(workers) as pool:
-        for arr, errs, fb in pool.map(detect_chunk, jobs):
+    with process_pool(workers) as pool:
+        for arr, errs, fb in _bar(pool.map(detect_chunk, jobs), chunks, progress, "detecting"):
             ok = [e is None for e in errs]
             faces.append(arr[ok])
             keep.extend(ok)
@@ -83,7 +95,7 @@ def frame_dataset_detect(ds: Dataset, size: int, workers: int = 2):
 
 
 def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bool = False,
-             workers: int = 2, detect: bool = False) -> dict[str, Any]:
+             workers: int = 2, detect: bool = False, progress: bool = False) -> dict[str, Any]:
     """All the numbers ``faceattr evaluate`` reports."""
     if list(ds.attributes) != engine.attributes:
         missing = [a for a in engine.attributes if a not in ds.attributes]
@@ -93,9 +105,10 @@ def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bo
     cols = [list(ds.attributes).index(a) for a in engine.attributes]
     fallback = 0
     if detect:
-        faces, labels, errors, fallback = frame_dataset_detect(ds, engine.input_size, workers)
+        faces, labels, errors, fallback = frame_dataset_detect(ds, engine.input_size, workers,
+                                                               progress)
     else:
-        faces, labels, errors = frame_dataset(ds, engine.input_size, workers)
+        faces, labels, errors = frame_dataset(ds, engine.input_size, workers, progress)
     labels = labels[:, cols]
     probs = engine.probabilities(faces, mirror=mirror)
     pred = (probs >= engine.thresholds(threshold)[None]).astype(np.uint8)

@@ -19,7 +19,7 @@ from PIL import Image
 
 from faceattr.errors import FaceAttrError
 from faceattr.inference.base import load_engine
-from faceattr.preprocess.detect import DLIB5_TEMPLATE, DetectedFace
+from faceattr.preprocess.detect import DLIB5_TEMPLATE, DetectedFace, largest
 from faceattr.preprocess.framing import Framing, frame_face, get_framing
 from faceattr.preprocess.image import to_pil
 
@@ -71,17 +71,23 @@ class Recognizer:
     CelebA test crops); ``threshold`` is 0.5 (the softmax argmax, default), ``"tuned"``
     (per attribute, tuned for balanced accuracy and stored in the model) or any number;
     ``mirror`` averages each face with its mirror image. ``backend="onnx"`` runs an exported
-    ``.onnx`` model with onnxruntime, without importing torch. ``detect=True`` finds every face
-    in a photo and aligns it by its landmarks (needs ``faceattr[detect]``): then each face is
-    one :class:`Prediction`, and a photo without a face gives one with ``error`` set.
+    ``.onnx`` model with onnxruntime, without importing torch. ``detect`` (default: when
+    ``faceattr[detect]`` is installed, as for ``faceattr predict`` and the service) finds every
+    face in a photo and aligns it by its landmarks: then each face is one :class:`Prediction`
+    (left to right), and a photo without a face gives one with ``error`` set. ``detect=False``
+    takes every input as a face crop of ``framing``.
     """
 
     def __init__(self, model: str | Path | None = None, *, framing: str | None = None,
                  threshold: str | float = 0.5, mirror: bool = False,
                  threads: int | None = None, backend: str = "torch",
-                 detect: bool = False) -> None:
+                 detect: bool | None = None) -> None:
         self.engine = load_engine(model, backend, threads=threads)
         self.detector = None
+        if detect is None:  # the one default of CLI, API and service: detect when installed
+            from faceattr.preprocess.detect import detector_available
+
+            detect = detector_available()
         if detect:
             from faceattr.preprocess.detect import FaceDetector
 
@@ -106,13 +112,15 @@ class Recognizer:
     def predict(self, image: ImageInput) -> Prediction:
         """Attributes of one image (with detection: of its largest face); raises
         :class:`FaceAttrError` if it cannot be read or holds no face."""
-        p = self.predict_batch([image])[0]
-        if p.error is not None:
-            raise FaceAttrError(p.error)
-        return p
+        preds = self.predict_batch([image])
+        if preds[0].error is not None:
+            raise FaceAttrError(preds[0].error)
+        if len(preds) == 1:
+            return preds[0]
+        return preds[largest([p.face for p in preds])]
 
     def predict_faces(self, image: ImageInput) -> list[Prediction]:
-        """One prediction per face found in ``image`` (needs ``detect=True``), largest first."""
+        """One prediction per face found in ``image`` (needs ``detect=True``), left to right."""
         preds = self.predict_batch([image])
         if len(preds) == 1 and preds[0].error is not None:
             if preds[0].error.endswith("no face found"):

@@ -62,6 +62,11 @@ def _iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def largest(faces: list[DetectedFace]) -> int:
+    """Index of the widest face."""
+    return max(range(len(faces)), key=lambda i: faces[i].box[2] - faces[i].box[0])
+
+
 class FaceDetector:
     """dlib HOG detector + 5-point landmarks, searched at several in-plane angles."""
 
@@ -81,7 +86,7 @@ class FaceDetector:
         self._lock = threading.Lock()  # dlib's detector and predictor are not thread-safe
 
     def detect(self, image: Image.Image) -> list[DetectedFace]:
-        """All faces in ``image`` (RGB), largest first."""
+        """All faces in ``image`` (RGB), left to right."""
         with self._lock:
             return self._detect(image)
 
@@ -117,5 +122,5 @@ class FaceDetector:
         for f in faces:  # non-maximum suppression across angles
             if all(_iou(f.box, k.box) < 0.3 for k in kept):
                 kept.append(f)
-        kept.sort(key=lambda f: -(f.box[2] - f.box[0]))
+        kept.sort(key=lambda f: (f.box[0], f.box[1]))  # a stable order: left to right
         return kept

@@ -1,57 +1,132 @@
-"""Opening images safely: one clear error naming the file, EXIF orientation honoured."""
+"""Opening images safely, in one place for the CLI, the Python API and the service.
+
+Every input goes through :func:`decode` (files, tar members, uploaded bytes) or :func:`to_pil`
+(arrays, PIL images): the pixel count is checked from the header before anything is decoded,
+images too small to hold a face are refused, EXIF orientation is honoured, and every mode Pillow
+opens becomes 8-bit RGB by :func:`to_rgb` (16-bit and float greyscale scaled, not clipped;
+transparency laid over the same grey that fills the border of a face square).
+"""
 
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from faceattr.data.shards import read_bytes
-from faceattr.errors import FaceAttrError
+from faceattr.errors import FaceAttrError, ImageTooLarge, UnreadableImage
+from faceattr.preprocess.framing import FILL
 
-# Refuse decompression bombs outright instead of warning (Pillow's default warns above ~89 MP).
-MAX_PIXELS = 64_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+MAX_PIXELS = 64_000_000  # one limit for CLI, API and service; checked before decoding
+MIN_SIDE = 16  # px: anything smaller cannot hold a face
+# Pillow's own bomb check stays as a safety net far above ours (ours names the size).
+Image.MAX_IMAGE_PIXELS = 4 * MAX_PIXELS
+
+
+def check_size(width: int, height: int, name: str) -> None:
+    """Refuse too many pixels (:class:`ImageTooLarge`) or a side under :data:`MIN_SIDE`."""
+    if width * height > MAX_PIXELS:
+        raise ImageTooLarge(f"{name}: {width}x{height} pixels is over the limit of "
+                            f"{MAX_PIXELS:,} pixels")
+    if min(width, height) < MIN_SIDE:
+        raise FaceAttrError(f"{name}: {width}x{height} pixels is too small to hold a face "
+                            f"(at least {MIN_SIDE}x{MIN_SIDE})")
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """8-bit RGB from any mode Pillow opens.
+
+    16-bit greyscale (``I;16*``, and ``I`` holding values over 255) is scaled from 0..65535;
+    float greyscale (``F``) from 0..1 when it stays within it, else taken as 0..255; alpha
+    (``RGBA``, ``LA``, ``PA``, ``P`` with transparency) is laid over the border grey; ``CMYK``,
+    ``YCbCr``, ``LAB``, ``HSV``, ``P``, ``L`` and ``1`` convert as Pillow converts them.
+    """
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode.startswith("I") or mode == "F":
+        a = np.asarray(im, dtype=np.float64)
+        top = a.max(initial=0.0)
+        if mode.startswith("I;16") or (mode.startswith("I") and top > 255):
+            a = a * (255.0 / 65535.0)
+        elif mode == "F" and top <= 1.0:
+            a = a * 255.0
+        grey = np.clip(np.rint(a), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if "A" in mode or "a" in mode or (mode == "P" and "transparency" in im.info):
+        back = Image.new("RGBA", im.size, (*FILL, 255))
+        back.alpha_composite(im.convert("RGBA"))
+        return back.convert("RGB")
+    return im.convert("RGB")
+
+
+def decode(source: str | Path | bytes, name: str | None = None) -> Image.Image:
+    """Decode a file, a tar member (``shard.tar/name.webp``) or bytes into upright 8-bit RGB.
+
+    Raises :class:`FaceAttrError` (or its subclasses) with a message that starts with ``name``.
+    """
+    if isinstance(source, bytes):
+        name, fp = name or "upload", io.BytesIO(source)
+    else:
+        path = Path(source)
+        name = name or str(path)
+        member = read_bytes(path)
+        fp = path if member is None else io.BytesIO(member)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(fp)
+        with im:
+            check_size(*im.size, name)
+            im.load()
+            return to_rgb(ImageOps.exif_transpose(im))
+    except FaceAttrError:
+        raise
+    except FileNotFoundError:
+        raise FaceAttrError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise FaceAttrError(f"{name}: is a folder, not an image") from None
+    except PermissionError:
+        raise FaceAttrError(f"{name}: permission denied") from None
+    except Image.DecompressionBombError:
+        raise ImageTooLarge(f"{name}: image is over the limit of {MAX_PIXELS:,} pixels") from None
+    except UnidentifiedImageError:
+        raise UnreadableImage(f"{name}: not an image file (or a format Pillow can't read)") \
+            from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise UnreadableImage(f"{name}: broken image ({str(e)[:80]})") from None
 
 
 def open_image(path: str | Path) -> Image.Image:
-    """Open an image file (or tar member, ``shard.tar/name.webp``) as upright RGB, or raise
-    :class:`FaceAttrError` naming it."""
-    path = Path(path)
-    try:
-        member = read_bytes(path)
-        with Image.open(path if member is None else io.BytesIO(member)) as im:
-            im.load()
-            return ImageOps.exif_transpose(im).convert("RGB")
-    except FileNotFoundError:
-        raise FaceAttrError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FaceAttrError(f"{path}: is a folder, not an image") from None
-    except UnidentifiedImageError:
-        raise FaceAttrError(f"{path}: not an image file (or a format Pillow can't read)") from None
-    except Image.DecompressionBombError:
-        raise FaceAttrError(f"{path}: image too large (over {MAX_PIXELS} pixels)") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise FaceAttrError(f"{path}: broken image ({e})") from None
+    """Open an image file (or tar member) as upright RGB, or raise :class:`FaceAttrError`."""
+    return decode(Path(path))
 
 
-def to_pil(image: str | Path | Image.Image | np.ndarray) -> Image.Image:
-    """Accept a path, a PIL image or an HxWx3 uint8 array (RGB); return RGB PIL."""
+def to_pil(image: str | Path | Image.Image | np.ndarray, name: str = "image") -> Image.Image:
+    """Accept a path, a PIL image or an HxW(x3|x4) array (uint8, uint16 or float in 0..1);
+    return 8-bit RGB PIL, with the same checks as files."""
     if isinstance(image, (str, Path)):
         return open_image(image)
     if isinstance(image, Image.Image):
-        return image.convert("RGB")
+        check_size(*image.size, name)
+        return to_rgb(image)
     if isinstance(image, np.ndarray):
         arr = image
+        if arr.ndim == 3 and arr.shape[2] == 1:
+            arr = arr[..., 0]
+        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+            raise FaceAttrError(f"{name}: expected an HxWx3 RGB array, got shape {arr.shape}")
+        check_size(arr.shape[1], arr.shape[0], name)
+        if arr.dtype == np.uint16:
+            arr = arr / 257.0
+        elif np.issubdtype(arr.dtype, np.floating) and np.nanmax(arr) <= 1.0:
+            arr = arr * 255.0
+        if arr.dtype != np.uint8:
+            arr = np.clip(np.nan_to_num(arr), 0, 255).round().astype(np.uint8)
         if arr.ndim == 2:
             arr = np.stack([arr] * 3, axis=-1)
-        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-            raise FaceAttrError(f"expected an HxWx3 RGB array, got shape {arr.shape}")
-        if arr.dtype != np.uint8:
-            if np.issubdtype(arr.dtype, np.floating) and arr.max() <= 1.0:
-                arr = arr * 255.0
-            arr = np.clip(arr, 0, 255).astype(np.uint8)
         return Image.fromarray(np.ascontiguousarray(arr[..., :3]))
     raise FaceAttrError(f"cannot read an image from a {type(image).__name__}")

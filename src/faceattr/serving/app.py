@@ -7,26 +7,26 @@ beyond the pool wait in a bounded queue and get 503 when it is full.
 from __future__ import annotations
 
 import asyncio
-import io
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-from fastapi import FastAPI, File, HTTPException, Query, UploadFile
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from pydantic import BaseModel, Field
 
 from faceattr import __version__
-from faceattr.errors import FaceAttrError
+from faceattr.errors import FaceAttrError, ImageTooLarge, UnreadableImage
 from faceattr.inference.recognizer import Recognizer
+from faceattr.preprocess.image import decode
 from faceattr.serving.groups import attribute_groups
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 40_000_000
 MAX_FILES = 16
 
 
@@ -40,6 +40,7 @@ class Face(BaseModel):
 
 class ImageResult(BaseModel):
     file: str
+    status: int = Field(200, description="200, or the HTTP status this file alone would get")
     width: int | None = None
     height: int | None = None
     faces: list[Face] = []
@@ -65,25 +66,21 @@ class Health(BaseModel):
     model: str
 
 
-def decode_upload(name: str, data: bytes, max_pixels: int) -> Image.Image:
-    """Open uploaded bytes as RGB, refusing non-images and decompression bombs (HTTP 4xx)."""
-    try:
-        im = Image.open(io.BytesIO(data))
-        w, h = im.size
-        if w * h > max_pixels:
-            raise HTTPException(413, f"{name}: {w}x{h} pixels is over the limit of {max_pixels}")
-        im.load()
-        return ImageOps.exif_transpose(im).convert("RGB")
-    except HTTPException:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise HTTPException(415, f"{name}: not an image (or a format we can't read)") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise HTTPException(415, f"{name}: broken image ({e})") from None
+def upload_name(filename: str | None) -> str:
+    """The base name of an uploaded file: a client never names a server path (``/`` or ``\\``)."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return name or "upload"
+
+
+def http_status(error: FaceAttrError) -> int:
+    """413 for too many pixels, 415 for what is not an image, 422 for the rest."""
+    if isinstance(error, ImageTooLarge):
+        return 413
+    return 415 if isinstance(error, UnreadableImage) else 422
 
 
 def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 64,
-               max_upload_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_PIXELS) -> FastAPI:
+               max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
     """Build the application around one loaded model."""
     from faceattr.preprocess.detect import detector_available
 
@@ -115,40 +112,57 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
             tuned_thresholds=dict(zip(attrs, map(float, thresholds["tuned"]))),
             groups=attribute_groups(attrs))
 
-    def infer(uploads: list[tuple[str, bytes]]):
-        """In the worker pool: decode (may raise 413/415), find faces, run the network."""
-        images = [decode_upload(name, data, max_pixels) for name, data in uploads]
-        per_image = [rec.faces(im) for im in images]
-        squares = [sq for faces in per_image for sq, _ in faces]
+    def infer(uploads: list[tuple[str, bytes | FaceAttrError]]):
+        """In the worker pool: decode each upload, find its faces, run the network once."""
+        decoded: list[tuple[Image.Image | None, list, FaceAttrError | None]] = []
+        for name, data in uploads:
+            try:
+                if isinstance(data, FaceAttrError):
+                    raise data
+                im = decode(data, name)
+                decoded.append((im, rec.faces(im), None))
+            except FaceAttrError as e:
+                decoded.append((None, [], e))
+        squares = [sq for _, faces, _ in decoded for sq, _ in faces]
         probs = rec.engine.probabilities(np.stack(squares)) if squares else np.zeros((0, 0))
-        return images, per_image, probs
+        return decoded, probs
 
     @app.post("/v1/predict", response_model=PredictResponse)
     async def predict(
         files: Annotated[list[UploadFile], File(description="images (repeat 'files')")],
-        threshold: Annotated[str, Query(pattern="^(0\\.5|tuned)$")] = "0.5",
+        threshold: Annotated[str, Query(max_length=16, description=(
+            "0.5 (default), tuned (per attribute) or a number between 0 and 1"))] = "0.5",
     ) -> PredictResponse:
+        try:
+            cut = rec.engine.thresholds(threshold)
+        except FaceAttrError as e:
+            raise HTTPException(422, str(e)) from None
         if len(files) > MAX_FILES:
             raise HTTPException(413, f"at most {MAX_FILES} files per request")
-        uploads = []
+        uploads: list[tuple[str, bytes | FaceAttrError]] = []
         for f in files:
-            name = Path(f.filename or "upload").name  # a client never names a server path
+            name = upload_name(f.filename)
             data = await f.read(max_upload_bytes + 1)
             if len(data) > max_upload_bytes:
-                raise HTTPException(413, f"{name}: larger than {max_upload_bytes} bytes")
-            uploads.append((name, data))
+                uploads.append((name, ImageTooLarge(f"{name}: larger than {max_upload_bytes} "
+                                                    "bytes")))
+            else:
+                uploads.append((name, data))
         if slots.locked():
             raise HTTPException(503, "server busy: too many requests waiting; retry shortly")
         async with slots:
             loop = asyncio.get_running_loop()
-            try:
-                images, per_image, probs = await loop.run_in_executor(pool, infer, uploads)
-            except FaceAttrError as e:
-                raise HTTPException(422, str(e)) from None
-        attrs, cut, k = rec.attributes, thresholds[threshold], 0
-        results = [ImageResult(file=name, width=im.width, height=im.height)
-                   for (name, _), im in zip(uploads, images)]
-        for res, im, faces in zip(results, images, per_image):
+            decoded, probs = await loop.run_in_executor(pool, infer, uploads)
+        failed = [e for _, _, e in decoded if e is not None]
+        if len(failed) == len(decoded):  # nothing usable: the first file's own status
+            raise HTTPException(http_status(failed[0]), str(failed[0]))
+        attrs, k = rec.attributes, 0
+        results = []
+        for (name, _), (im, faces, err) in zip(uploads, decoded):
+            if err is not None:
+                results.append(ImageResult(file=name, status=http_status(err), error=str(err)))
+                continue
+            res = ImageResult(file=name, width=im.width, height=im.height)
             for _, det in faces:
                 p = probs[k]
                 k += 1
@@ -160,7 +174,15 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
                     decisions={a: bool(v >= t) for a, v, t in zip(attrs, p, cut)}))
             if not faces:
                 res.error = f"{res.file}: no face found"
+            results.append(res)
         return PredictResponse(model=model_name, threshold=threshold, results=results)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 without the offending input: an upload's bytes are never echoed back."""
+        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""),
+                   "type": e.get("type", "")} for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     app.state.pool = pool
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import sys
 from importlib import resources
 from pathlib import Path
@@ -33,6 +34,11 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
         except tomllib.TOMLDecodeError as e:
             raise FaceAttrError(f"{path}: invalid TOML ({e})") from None
         cfg = merge(cfg, user, str(path))
+    return validate(apply_overrides(cfg, overrides))
+
+
+def apply_overrides(cfg: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
+    """``cfg`` updated by ``--set section.key=value`` items (values parsed as TOML)."""
     for item in overrides or []:
         key, sep, raw = item.partition("=")
         if not sep or "." not in key:
@@ -44,6 +50,23 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
         section, name = key.split(".", 1)
         cfg = merge(cfg, {section: {name: value}}, f"--set {item}")
     return cfg
+
+
+def resume_config(run: str | Path, overrides: list[str] | None) -> tuple[dict[str, Any], list[str]]:
+    """The settings of the run in ``run`` (its ``config.json``), with deliberate ``--set``
+    changes applied; returns the config and the changes as ``key: old -> new`` lines."""
+    path = Path(run) / "config.json"
+    if not path.is_file():
+        raise FaceAttrError(f"--resume: no run in {run} (no config.json)")
+    try:
+        saved = json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError as e:
+        raise FaceAttrError(f"{path}: corrupt run settings ({e})") from None
+    cfg = validate(apply_overrides(merge(default_config(), saved, str(path)), overrides))
+    changes = [f"{sec}.{k}: {json.dumps(saved.get(sec, {}).get(k))} -> {json.dumps(v)}"
+               for sec, values in cfg.items() for k, v in values.items()
+               if saved.get(sec, {}).get(k) != v]
+    return cfg, changes
 
 
 def merge(base: dict, update: dict, where: str) -> dict:
@@ -69,3 +92,44 @@ def _check_type(key: str, default: Any, value: Any, where: str) -> None:
     if not ok:
         raise FaceAttrError(f"{where}: {key} expects a {type(default).__name__}, got "
                             f"{value!r}")
+
+
+# key -> (lowest, highest) allowed; a bound in a list is excluded ("over 0", "below 1").
+_RANGES: dict[str, tuple[float | list | None, float | list | None]] = {
+    "train.epochs": (1, None), "train.batch_size": (1, None), "train.lr": ([0], None),
+    "train.weight_decay": (0, None), "train.warmup_steps": (0, None), "train.threads": (0, None),
+    "train.log_every": (1, None), "train.ema_decay": (0, [1]), "train.max_minutes": (0, None),
+    "data.val_fraction": (0, [1]), "data.val_limit": (0, None), "data.limit": (0, None),
+    "model.input_size": (16, None), "model.task_dim": (1, None), "model.lstm_hidden": (1, None),
+    "model.dropout": (0, [1]), "loss.ema": (0, [1]), "augment.flip": (0, 1),
+    "augment.border": (0, 1),
+    **{f"augment.{k}": (0, None) for k in ("scale", "shift", "rotate", "brightness", "contrast",
+                                          "saturation")},
+}
+
+
+def validate(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Check every number where it enters, before any data is read or any step is taken."""
+    for key, (lo, hi) in _RANGES.items():
+        section, name = key.split(".")
+        v = cfg[section][name]
+        if isinstance(lo, list) and v <= lo[0]:
+            raise FaceAttrError(f"{key} = {v}: must be over {lo[0]}")
+        if lo is not None and not isinstance(lo, list) and v < lo:
+            raise FaceAttrError(f"{key} = {v}: must be at least {lo}")
+        if isinstance(hi, list) and v >= hi[0]:
+            raise FaceAttrError(f"{key} = {v}: must be below {hi[0]}")
+        if hi is not None and not isinstance(hi, list) and v > hi:
+            raise FaceAttrError(f"{key} = {v}: must be at most {hi}")
+    for key in ("widths", "depths"):
+        v = cfg["model"][key]
+        if not v or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in v):
+            raise FaceAttrError(f"model.{key} = {v}: must be a non-empty list of positive "
+                                "integers")
+    if not cfg["data"]["train"]:
+        raise FaceAttrError("data.train is empty: name at least one cache (--train CACHE)")
+    if not cfg["data"]["val"] and cfg["data"]["val_fraction"] <= 0:
+        raise FaceAttrError("data.val_fraction = 0 with no data.val caches leaves nothing to "
+                            "validate on: set data.val (the official val split) or a fraction "
+                            "over 0")
+    return cfg

@@ -30,6 +30,7 @@ from faceattr.models import FaceAttrNet, ModelConfig
 from faceattr.models.modelfile import save_model
 from faceattr.preprocess.augment import AugmentConfig
 from faceattr.training.checkpoint import load_checkpoint, save_checkpoint
+from faceattr.training.config import validate
 from faceattr.training.losses import build_loss
 
 LOG_FIELDS = ["epoch", "step", "lr", "train_loss", "val_loss", "val_mean_accuracy",
@@ -100,6 +101,7 @@ def setup_distributed() -> tuple[int, int, int]:
 def train(cfg: dict[str, Any], out: Path, resume: bool = False,
           progress: bool = True) -> dict[str, Any]:
     """Train a model as ``cfg`` says; write checkpoints, a CSV log and ``model.safetensors``."""
+    validate(cfg)
     rank, world, local_rank = setup_distributed()
     master = rank == 0
     tcfg, out = cfg["train"], Path(out)
