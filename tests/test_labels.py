@@ -146,3 +146,15 @@ def test_parsers_never_crash_on_garbage(tmp_path_factory, text):
             fn(p)
         except FaceAttrError as e:
             assert str(p) in str(e)
+
+
+def test_duplicate_attribute_column_names_the_names_line(tmp_path):
+    celeba = tmp_path / "a.txt"
+    celeba.write_text("1\nA B A\nx.jpg 1 1 1\n")
+    with pytest.raises(FaceAttrError, match=r"a.txt:2: duplicate attribute name 'A' \(columns "
+                                            r"1 and 3"):
+        read_labels(celeba)
+    table = tmp_path / "a.csv"
+    table.write_text("\ufefffile,A,B,B\nx.jpg,1,0,1\n")
+    with pytest.raises(FaceAttrError, match=r"a.csv:1: duplicate attribute name 'B'"):
+        read_labels(table)

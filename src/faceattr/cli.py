@@ -163,6 +163,8 @@ def safe_output(path: Path) -> Iterator[TextIO]:
     """Write ``path`` through ``PATH.partial``, renamed over it only when all went well: a run
     that fails never empties an existing output (its partial results stay in ``.partial``).
     Names that are not valid UTF-8 are written with backslash escapes."""
+    if path.is_dir():
+        raise FaceAttrError(f"{path}: is a folder; --output names a file")
     tmp = path.with_name(path.name + ".partial")
     try:
         f = tmp.open("w", newline="", encoding="utf-8", errors="backslashreplace")

@@ -74,6 +74,8 @@ def decode(source: str | Path | bytes, name: str | None = None) -> Image.Image:
         path = Path(source)
         name = name or str(path)
         member = read_bytes(path)
+        if member is None and path.exists() and not path.is_file() and not path.is_dir():
+            raise FaceAttrError(f"{name}: not a regular file (a device, pipe or socket)")
         fp = path if member is None else io.BytesIO(member)
     try:
         with warnings.catch_warnings():
