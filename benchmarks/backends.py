@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import DATA, rate
 from faceattr.data.dataset import DatasetSpec, resolve
 from faceattr.evaluation.report import evaluate
-from faceattr.inference.base import load_engine
+from faceattr.inference.backends import load_engine
 from faceattr.inference.export import export_onnx
 
 

@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import DATA, rate
 from faceattr.data.dataset import DatasetSpec, resolve
 from faceattr.evaluation.report import evaluate
-from faceattr.inference.base import DEFAULT_MODEL, bundled_models, load_engine
+from faceattr.inference.backends import load_engine
+from faceattr.inference.base import DEFAULT_MODEL, bundled_models
 from faceattr.inference.export import export_onnx
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from faceattr.errors import FaceAttrError
-from faceattr.inference.base import load_engine
+from faceattr.inference.backends import load_engine
+from faceattr.inference.base import model_path
 from faceattr.inference.export import export_onnx
 from faceattr.inference.recognizer import Recognizer
 
@@ -20,7 +21,7 @@ def onnx_model(tmp_path_factory):
 
 def test_parity_on_100_shared_images(onnx_model):
     files = sorted(TEST_CROPS.glob("*.jpg"))[:100]
-    torch_rec = Recognizer()
+    torch_rec = Recognizer(backend="torch")
     onnx_rec = Recognizer(onnx_model, backend="onnx")
     faces = np.stack([torch_rec.frame(f) for f in files])
     p_torch = torch_rec.engine.probabilities(faces, batch_size=64)
@@ -32,7 +33,7 @@ def test_parity_on_100_shared_images(onnx_model):
 def test_metadata_travels_with_the_onnx_file(onnx_model):
     e = load_engine(onnx_model, "onnx")
     assert len(e.attributes) == 40 and e.input_size == 64
-    assert e.thresholds("tuned") == pytest.approx(load_engine(None).thresholds("tuned"))
+    assert e.thresholds("tuned") == pytest.approx(load_engine(None, "torch").thresholds("tuned"))
 
 
 def test_onnx_backend_does_not_import_torch(onnx_model, tmp_path):
@@ -49,8 +50,8 @@ def test_onnx_backend_does_not_import_torch(onnx_model, tmp_path):
 
 
 def test_bad_onnx_inputs(tmp_path):
-    with pytest.raises(FaceAttrError, match="needs --model FILE.onnx"):
-        load_engine(None, "onnx")
+    with pytest.raises(FaceAttrError, match="the onnx backend runs .onnx files"):
+        load_engine(model_path(None, "torch"), "onnx")
     bad = tmp_path / "x.onnx"
     bad.write_bytes(b"nope")
     with pytest.raises(FaceAttrError, match="not an ONNX model"):

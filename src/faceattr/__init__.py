@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str):
-    """Import the (torch-heavy) API lazily, so ``faceattr --help`` stays fast."""
+    """Import the API lazily, so ``faceattr --help`` stays fast."""
     if name in ("Recognizer", "Prediction"):
         from faceattr.inference import recognizer
 

@@ -66,6 +66,16 @@ def dataset_from_args(args: argparse.Namespace):
     return ds
 
 
+@contextlib.contextmanager
+def needs_train_extra(command: str) -> Iterator[None]:
+    """Turn a missing PyTorch (or onnx) into one line that names the extra to install."""
+    try:
+        yield
+    except ImportError as e:
+        raise FaceAttrError(f"faceattr {command} needs {e.name or 'PyTorch'}, which the base "
+                            "install leaves out: pip install 'faceattr[train]'") from None
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     from faceattr.data.cache import prepare
 
@@ -92,7 +102,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     import json
 
     from faceattr.training.config import load_config, resume_config
-    from faceattr.training.train import train
+
+    with needs_train_extra("train"):
+        from faceattr.training.train import train
 
     overrides = list(args.set or [])
     if args.train:
@@ -124,7 +136,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         write_chart,
         write_json,
     )
-    from faceattr.inference.base import load_engine
+    from faceattr.inference.backends import load_engine
 
     engine = load_engine(args.model, args.backend)
     ds = dataset_from_args(args)
@@ -196,7 +208,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         from faceattr.preprocess.detect import detector_available
 
         if not detector_available():
-            print("note: face detection is not installed (pip install 'faceattr[detect]'); "
+            print("note: face detection is not installed (pip install dlib-bin); "
                   "treating inputs as face crops", file=sys.stderr)
             detect = False
     rec = Recognizer(args.model, framing=args.framing, threshold=args.threshold,
@@ -240,22 +252,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    try:
+    with needs_train_extra("export"):
+        import onnx  # noqa: F401
+
         from faceattr.inference.export import export_onnx
-    except ImportError as e:
-        raise FaceAttrError(f"export needs extra packages ({e.name}); install them with: "
-                            "pip install 'faceattr[onnx]'") from None
     out = export_onnx(args.model, args.onnx, opset=args.opset)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    try:
-        from faceattr.serving.app import serve
-    except ImportError as e:
-        raise FaceAttrError(f"the web service needs extra packages ({e.name}); install them "
-                            "with: pip install 'faceattr[serve]'") from None
+    from faceattr.serving.app import serve
+
     serve(args.model, args.host, args.port, args.workers)
     return 0
 
@@ -299,10 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chart", type=Path, help="write a PNG chart of per-attribute accuracy")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--detect", action="store_true",
-                   help="go through face detection and landmark alignment (faceattr[detect]); "
+                   help="go through face detection and landmark alignment; "
                         "images with no face found fall back to --framing")
-    p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
-                   help="onnx: run an exported .onnx model with onnxruntime")
+    p.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto",
+                   help="auto (default): onnxruntime for bundled models and .onnx files, "
+                        "PyTorch for .safetensors files (needs faceattr[train])")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="recognise the attributes of face images")
@@ -312,15 +321,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--framing", help="inputs are face crops of this framing (no detection)")
     p.add_argument("--no-detect", action="store_true",
                    help="treat inputs as face crops (framing 'crop'); by default every face in "
-                        "each picture is detected and aligned when faceattr[detect] is installed")
+                        "each picture is detected and aligned")
     p.add_argument("--annotate", type=Path, metavar="DIR",
                    help="write copies of the pictures with boxes and top attributes")
     p.add_argument("--threshold", default="0.5",
                    help="0.5 (default: the softmax argmax), tuned (per attribute) or a number")
     p.add_argument("--mirror", action="store_true", help="average each image with its mirror")
     p.add_argument("--format", choices=["table", "jsonl", "csv"], default="table")
-    p.add_argument("--backend", choices=["torch", "onnx"], default="torch",
-                   help="onnx: run an exported .onnx model with onnxruntime")
+    p.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto",
+                   help="auto (default): onnxruntime for bundled models and .onnx files, "
+                        "PyTorch for .safetensors files (needs faceattr[train])")
     p.add_argument("--output", type=Path, help="write results to FILE instead of stdout")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.set_defaults(func=cmd_predict)

@@ -171,7 +171,10 @@ def format_markdown(r: dict[str, Any]) -> str:
 
 def write_chart(r: dict[str, Any], path: Path) -> None:
     """Horizontal bar chart of per-attribute accuracy and balanced accuracy."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise FaceAttrError("--chart needs matplotlib: pip install 'faceattr[chart]'") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

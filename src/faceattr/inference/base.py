@@ -1,4 +1,5 @@
-"""What every inference backend shares (no torch import here)."""
+"""What every inference backend shares, and where bundled models live (no torch import here;
+the backends themselves are chosen in :mod:`faceattr.inference.backends`)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,34 @@ import numpy as np
 from faceattr.errors import FaceAttrError
 
 # The models shipped inside the package, by name (``--model fast``); README, "Bundled models".
+# Each ships twice: ``NAME.onnx`` (what inference runs, no torch needed) and ``NAME.safetensors``
+# (what training resumes from and ``export`` converts; the torch backend).
 WEIGHTS = "weights"
 DEFAULT_MODEL = "accurate"
-BACKENDS = ("torch", "onnx")
+SUFFIX = {"onnx": ".onnx", "torch": ".safetensors"}
 
 
-def bundled_models() -> dict[str, Path]:
-    """Name -> file of every model shipped in the package."""
+def bundled_models(backend: str = "onnx") -> dict[str, Path]:
+    """Name -> file of every model shipped in the package, in the format ``backend`` runs."""
     folder = resources.files("faceattr").joinpath(WEIGHTS)
     return {Path(str(f)).stem: Path(str(f)) for f in folder.iterdir()
-            if f.name.endswith(".safetensors")}
+            if f.name.endswith(SUFFIX[backend])}
 
 
-def model_path(model: str | Path | None = None) -> Path:
+def is_bundled_name(model: str | Path | None) -> bool:
+    """``None`` or a bundled model's name (that is not also a file here)."""
+    return model is None or (not Path(model).exists() and str(model) in bundled_models())
+
+
+def model_path(model: str | Path | None, backend: str = "onnx") -> Path:
     """The file for ``model``: a path, the name of a bundled model, or ``None`` (the default)."""
-    if model is not None and (Path(model).exists() or str(model) not in bundled_models()):
+    if not is_bundled_name(model):
         return Path(model)
     name = DEFAULT_MODEL if model is None else str(model)
-    path = bundled_models().get(name)
+    path = bundled_models(backend).get(name)
     if path is None:
-        raise FaceAttrError(f"no bundled model {name!r} in this install; pass --model PATH")
+        raise FaceAttrError(f"no bundled model {name!r} for the {backend} backend in this "
+                            "install; pass --model PATH")
     return path
 
 
@@ -77,17 +86,3 @@ class EngineBase:
     def _probs(self, x: np.ndarray) -> np.ndarray:
         """P(present) for a normalised float32 batch (B, 3, S, S)."""
         raise NotImplementedError
-
-
-def load_engine(path: str | Path | None = None, backend: str = "torch",
-                threads: int | None = None) -> EngineBase:
-    """The engine for ``backend``: ``torch`` (safetensors model) or ``onnx`` (exported model)."""
-    if backend == "torch":
-        from faceattr.inference.engine import Engine
-
-        return Engine(path, threads=threads)
-    if backend == "onnx":
-        from faceattr.inference.onnx_engine import OnnxEngine
-
-        return OnnxEngine(path, threads=threads)
-    raise FaceAttrError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")

@@ -18,7 +18,7 @@ class Engine(EngineBase):
     def __init__(self, path: str | Path | None = None, threads: int | None = None) -> None:
         if threads:
             torch.set_num_threads(threads)
-        self.path = model_path(path)
+        self.path = model_path(path, "torch")
         self.model, self.meta = load_model(self.path)
         self._init_meta()
 

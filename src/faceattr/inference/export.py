@@ -17,7 +17,7 @@ from faceattr.models.modelfile import load_model
 def export_onnx(model: str | Path | None, out: str | Path, opset: int = 17) -> Path:
     import onnx
 
-    src = model_path(model)
+    src = model_path(model, "torch")
     model, meta = load_model(src)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

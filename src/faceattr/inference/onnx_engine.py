@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from faceattr.errors import FaceAttrError
-from faceattr.inference.base import EngineBase
+from faceattr.inference.base import EngineBase, model_path
 
 META_KEY = "faceattr"
 
@@ -22,12 +22,12 @@ class OnnxEngine(EngineBase):
         except ImportError:
             raise FaceAttrError("the onnx backend needs onnxruntime: pip install "
                                 "'faceattr[onnx]'") from None
-        if path is None:
-            raise FaceAttrError("--backend onnx needs --model FILE.onnx (make one with "
-                                "'faceattr export --onnx FILE.onnx')")
-        self.path = Path(path)
+        self.path = model_path(path, "onnx")
         if not self.path.is_file():
             raise FaceAttrError(f"model file not found: {self.path}")
+        if self.path.suffix == ".safetensors":
+            raise FaceAttrError(f"{self.path}: the onnx backend runs .onnx files; export this "
+                                "model with 'faceattr export' (or use --backend torch)")
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from faceattr.errors import FaceAttrError
-from faceattr.inference.base import load_engine
+from faceattr.inference.backends import load_engine
 from faceattr.preprocess.detect import DLIB5_TEMPLATE, DetectedFace, largest
 from faceattr.preprocess.framing import Framing, frame_face, get_framing
 from faceattr.preprocess.image import to_pil
@@ -70,9 +70,11 @@ class Recognizer:
     ``framing`` says how input images are framed (default ``crop``: face crops such as the
     CelebA test crops); ``threshold`` is 0.5 (the softmax argmax, default), ``"tuned"``
     (per attribute, tuned for balanced accuracy and stored in the model) or any number;
-    ``mirror`` averages each face with its mirror image. ``backend="onnx"`` runs an exported
-    ``.onnx`` model with onnxruntime, without importing torch. ``detect`` (default: when
-    ``faceattr[detect]`` is installed, as for ``faceattr predict`` and the service) finds every
+    ``mirror`` averages each face with its mirror image. ``model`` is a bundled model's name
+    (``"fast"``, ``"accurate"``; default: the default model) or a file; ``backend="auto"`` runs
+    bundled models and ``.onnx`` files with onnxruntime (torch is never imported) and
+    ``.safetensors`` files with PyTorch. ``detect`` (default: when the detector is installed,
+    as for ``faceattr predict`` and the service) finds every
     face in a photo and aligns it by its landmarks: then each face is one :class:`Prediction`
     (left to right), and a photo without a face gives one with ``error`` set. ``detect=False``
     takes every input as a face crop of ``framing``.
@@ -80,7 +82,7 @@ class Recognizer:
 
     def __init__(self, model: str | Path | None = None, *, framing: str | None = None,
                  threshold: str | float = 0.5, mirror: bool = False,
-                 threads: int | None = None, backend: str = "torch",
+                 threads: int | None = None, backend: str = "auto",
                  detect: bool | None = None) -> None:
         self.engine = load_engine(model, backend, threads=threads)
         self.detector = None

@@ -1,9 +1,9 @@
-"""Face detection with landmarks, for arbitrary photos (optional extra: ``faceattr[detect]``).
+"""Face detection with landmarks, for arbitrary photos (part of the base install).
 
-The detector is dlib's HOG frontal face detector with its 5-point landmark model (shipped in the
-``face_recognition_models`` package; nothing is downloaded). HOG finds upright faces only, so
-the photo is also searched rotated by ±30 degrees and the detections are merged; the landmarks
-then give the in-plane rotation that the alignment undoes.
+The detector is dlib's HOG frontal face detector (in the ``dlib-bin`` wheel) with its 5-point
+landmark model (CC0, bundled in ``faceattr/weights``; nothing is downloaded). HOG finds upright
+faces only, so the photo is also searched rotated by ±30 degrees and the detections are merged;
+the landmarks then give the in-plane rotation that the alignment undoes.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -41,17 +42,16 @@ class DetectedFace:
                 "landmarks": np.round(self.landmarks, 1).tolist(), "score": round(self.score, 3)}
 
 
-def _model_file(name: str) -> Path:
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise FaceAttrError("face detection needs the 'detect' extra: "
-                            "pip install 'faceattr[detect]'")
-    return Path(spec.submodule_search_locations[0]) / "models" / name
+LANDMARK_MODEL = "weights/shape_predictor_5_face_landmarks.dat"  # bundled (CC0), 9 MB
+
+
+def _model_file() -> Path:
+    return Path(str(resources.files("faceattr").joinpath(LANDMARK_MODEL)))
 
 
 def detector_available() -> bool:
-    return (importlib.util.find_spec("dlib") is not None
-            and importlib.util.find_spec("face_recognition_models") is not None)
+    """dlib (a base dependency) importable and the landmark model in place."""
+    return importlib.util.find_spec("dlib") is not None and _model_file().is_file()
 
 
 def _iou(a, b) -> float:
@@ -77,10 +77,9 @@ class FaceDetector:
         try:
             import dlib
         except ImportError:
-            raise FaceAttrError("face detection needs the 'detect' extra: "
-                                "pip install 'faceattr[detect]'") from None
+            raise FaceAttrError("face detection needs dlib: pip install dlib-bin") from None
         self._detector = dlib.get_frontal_face_detector()
-        self._shape = dlib.shape_predictor(str(_model_file("shape_predictor_5_face_landmarks.dat")))
+        self._shape = dlib.shape_predictor(str(_model_file()))
         self._rect = dlib.rectangle
         self.angles, self.upsample, self.min_side = angles, upsample, min_side
         self._lock = threading.Lock()  # dlib's detector and predictor are not thread-safe

@@ -1,0 +1,45 @@
+"""Choosing the inference backend: ONNX Runtime (base install) or PyTorch (``faceattr[train]``).
+
+``auto`` runs ONNX Runtime for bundled models and ``.onnx`` files, and PyTorch for a
+``.safetensors`` file (a model you trained). Only the torch backend imports torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from faceattr.errors import FaceAttrError
+from faceattr.inference.base import EngineBase, is_bundled_name, model_path
+
+BACKENDS = ("auto", "onnx", "torch")
+
+
+def choose_backend(model: str | Path | None, backend: str = "auto") -> str:
+    """``onnx`` or ``torch`` for ``model`` (a path, a bundled name or ``None``)."""
+    if backend not in BACKENDS:
+        raise FaceAttrError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    if backend != "auto":
+        return backend
+    if is_bundled_name(model) or str(model).endswith(".onnx"):
+        return "onnx"
+    return "torch"
+
+
+def load_engine(model: str | Path | None = None, backend: str = "auto",
+                threads: int | None = None) -> EngineBase:
+    """The engine that runs ``model`` with ``backend`` (see :func:`choose_backend`)."""
+    backend = choose_backend(model, backend)
+    path = model_path(model, backend)
+    if backend == "onnx":
+        from faceattr.inference.onnx_engine import OnnxEngine
+
+        return OnnxEngine(path, threads=threads)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise FaceAttrError(f"{path}: running a .safetensors model needs PyTorch: pip install "
+                            "'faceattr[train]' (or export it with 'faceattr export' and use "
+                            "the .onnx file)") from None
+    from faceattr.inference.engine import Engine
+
+    return Engine(path, threads=threads)
