@@ -272,17 +272,35 @@ def test_resume_keeps_the_runs_settings(tiny_cache, tmp_path, capsys):
 
 def test_output_is_never_emptied_by_a_failing_run(tmp_path, monkeypatch, capsys):
     out = tmp_path / "results.csv"
-    out.write_text("precious earlier results\n")
-    import faceattr.inference.output as output
-
-    def broken(*args, **kwargs):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(output, "write_csv", broken)
+    out.write_text("precious earlier results\n")  # not ours: refused, untouched
     assert main(["predict", str(EXAMPLE), "--format", "csv", "--output", str(out)]) == 2
+    assert "not written by 'faceattr predict'" in one_line(capsys.readouterr().err)
     assert out.read_text() == "precious earlier results\n"
+    out.unlink()
+    assert main(["predict", str(EXAMPLE), "--format", "csv", "--output", str(out)]) == 0
+    kept = out.read_text()
+    from faceattr.inference.results import ResultsFile
+
+    def full_disk(self):
+        if self.pending:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ResultsFile, "flush", full_disk)
+    other = tmp_path / "b.jpg"
+    other.write_bytes(EXAMPLE.read_bytes())
+    rc = main(["predict", str(EXAMPLE), str(other), "--format", "csv", "--output", str(out)])
+    assert rc == 2 and out.read_text() == kept  # what was written stays
     err = capsys.readouterr().err
     assert "No space left on device" in err and "Traceback" not in err
+    # the table format (not resumable) goes through OUT.partial, renamed at the end
+    table = tmp_path / "t.txt"
+    table.write_text("older table\n")
+    import faceattr.inference.output as output
+
+    monkeypatch.setattr(output, "write_table", lambda *a, **k: (_ for _ in ()).throw(
+        OSError(28, "No space left on device")))
+    assert main(["predict", str(EXAMPLE), "--output", str(table)]) == 2
+    assert table.read_text() == "older table\n"
 
 
 def test_file_names_that_are_not_utf8(tmp_path):
@@ -290,8 +308,8 @@ def test_file_names_that_are_not_utf8(tmp_path):
     folder.mkdir()
     name = os.fsdecode(b"face-\xff.jpg")
     (folder / name).write_bytes(EXAMPLE.read_bytes())
-    out = tmp_path / "r.csv"
     for fmt in ("csv", "jsonl", "table"):
+        out = tmp_path / f"r.{fmt}"
         r = subprocess.run([sys.executable, "-m", "faceattr", "predict", str(folder),
                             "--format", fmt, "--output", str(out)],
                            capture_output=True, text=True, timeout=300)

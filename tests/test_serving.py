@@ -19,7 +19,7 @@ def client() -> TestClient:
 
 def test_health_and_attributes(client):
     h = client.get("/healthz").json()
-    assert h["status"] == "ok" and h["model"].endswith(".safetensors")
+    assert h["status"] == "ok" and h["model"].endswith(".onnx")
     a = client.get("/v1/attributes").json()
     assert len(a["attributes"]) == 40
     grouped = [x for names in a["groups"].values() for x in names]

@@ -191,13 +191,72 @@ def safe_output(path: Path) -> Iterator[TextIO]:
     os.replace(tmp, path)
 
 
+def read_files_from(source: str) -> list[Path]:
+    """``--files-from LIST``: one path per line (``-``: standard input); blank lines skipped."""
+    try:
+        text = (sys.stdin.read() if source == "-" else
+                Path(source).read_text(encoding="utf-8", errors="surrogateescape"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise FaceAttrError(f"--files-from {source}: {getattr(e, 'strerror', None) or e}") \
+            from None
+    return [Path(line.rstrip("\r\n")) for line in text.splitlines() if line.strip()]
+
+
+def by_input(preds):
+    """Group consecutive predictions of the same input (one per face) into lists."""
+    group: list = []
+    for p in preds:
+        if group and (p.face_index == 0 or p.source != group[0].source):
+            yield group
+            group = []
+        group.append(p)
+    if group:
+        yield group
+
+
+def run_settings(rec, args: argparse.Namespace) -> dict:
+    """What makes two runs' results comparable (recorded beside a resumable --output)."""
+    import hashlib
+
+    digest = hashlib.sha256(rec.engine.path.read_bytes()).hexdigest()[:16]
+    return {"model": rec.engine.path.name, "model_sha256": digest,
+            "backend": type(rec.engine).__name__, "threshold": str(args.threshold),
+            "mirror": bool(args.mirror), "detect": rec.detector is not None,
+            "framing": rec.framing.name}
+
+
+def print_prevalence(rows, attributes: list[str]) -> None:
+    """``--summary``: the share of faces where each attribute is decided present."""
+    import numpy as np
+
+    present = np.zeros(len(attributes))
+    faces = 0
+    for r in rows:
+        if r.get("error"):
+            continue
+        faces += 1
+        present += [int(r[a]) for a in attributes]
+    print(f"prevalence over {faces} faces:", file=sys.stderr)
+    for a, v in sorted(zip(attributes, present / max(faces, 1)), key=lambda x: -x[1]):
+        print(f"  {a:22s} {v:7.2%}", file=sys.stderr)
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
+    import time
+
     from tqdm import tqdm
 
     from faceattr.inference.output import write_csv, write_jsonl, write_table
     from faceattr.inference.recognizer import Recognizer
+    from faceattr.inference.results import ResultsFile, row_of
 
-    files, errors = expand_inputs(args.paths)
+    paths = list(args.paths) + (read_files_from(args.files_from) if args.files_from else [])
+    if not paths:
+        raise FaceAttrError("no inputs: name image files, folders or tar shards, or "
+                            "--files-from LIST")
+    if args.format == "parquet" and not args.output:
+        raise FaceAttrError("--format parquet writes a folder: give --output DIR")
+    files, errors = expand_inputs(paths)
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
     if not files:
@@ -214,30 +273,52 @@ def cmd_predict(args: argparse.Namespace) -> int:
     rec = Recognizer(args.model, framing=args.framing, threshold=args.threshold,
                      mirror=args.mirror, backend=args.backend, detect=detect)
     by_file: dict[str, list] = {}
-    failed = len(errors)
+    failed, faces, table_rows, summary_rows = len(errors), 0, [], []
     with contextlib.ExitStack() as stack:
-        out = stack.enter_context(safe_output(args.output)) if args.output else sys.stdout
-        bar = stack.enter_context(tqdm(total=len(files), unit="img", file=sys.stderr,
-                                       disable=len(files) <= args.batch_size))
-        preds = []
+        results = None
+        if args.output and args.format != "table":
+            results = stack.enter_context(ResultsFile(
+                args.output, args.format, rec.attributes, run_settings(rec, args),
+                overwrite=args.overwrite))
+            todo = [f for f in files if not results.is_done(str(f))]
+            if len(todo) < len(files):
+                print(f"note: {len(files) - len(todo)} inputs already in {args.output}; "
+                      "continuing with the rest", file=sys.stderr)
+            out = None
+        else:
+            todo = files
+            out = stack.enter_context(safe_output(args.output)) if args.output else sys.stdout
+        bar = stack.enter_context(tqdm(total=len(todo), unit="img", file=sys.stderr,
+                                       disable=len(todo) <= args.batch_size))
+        started = time.perf_counter()
         first = True
-        for p in rec.iter_predict(files, batch_size=args.batch_size):
-            if p.face_index == 0:
-                bar.update(1)
-            if args.annotate and p.ok:
-                by_file.setdefault(p.source, []).append(p)
-            if not p.ok:
-                failed += 1
-                print(f"skipped: {p.error}", file=sys.stderr)
-            if args.format == "jsonl":
-                write_jsonl([p], out)
+        for group in by_input(rec.iter_predict(todo, batch_size=args.batch_size)):
+            bar.update(1)
+            for p in group:
+                if not p.ok:
+                    failed += 1
+                    print(f"skipped: {p.error}", file=sys.stderr)
+                else:
+                    faces += 1
+                    if args.annotate:
+                        by_file.setdefault(p.source, []).append(p)
+            if args.summary and results is None:
+                summary_rows += [row_of(p, rec.attributes) for p in group]
+            if results is not None:
+                results.add(group)
+            elif args.format == "jsonl":
+                write_jsonl(group, out)
             elif args.format == "csv":
-                write_csv([p], rec.attributes, out, header=first)
+                write_csv(group, rec.attributes, out, header=first)
                 first = False
             else:
-                preds.append(p)
+                table_rows += group
         if args.format == "table":
-            write_table(preds, dict(zip(rec.attributes, map(float, rec.thresholds))), out)
+            write_table(table_rows, dict(zip(rec.attributes, map(float, rec.thresholds))), out)
+        seconds = time.perf_counter() - started
+        if args.summary:
+            print_prevalence(results.rows() if results is not None else summary_rows,
+                             rec.attributes)
     if args.annotate:
         from faceattr.inference.annotate import annotate
 
@@ -246,8 +327,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"annotated {len(by_file)} pictures in {args.annotate}", file=sys.stderr)
     if args.output:
         print(f"wrote results to {args.output}", file=sys.stderr)
+    print(f"done: {len(todo)} images, {faces} faces, {failed} failed, "
+          f"{len(todo) / max(seconds, 1e-9):.0f} images/s", file=sys.stderr)
     if failed:
-        print(f"{failed} of {len(files) + len(errors)} inputs failed", file=sys.stderr)
+        print(f"{failed} of {len(todo) + len(errors)} inputs failed", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -315,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="recognise the attributes of face images")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                    help="image files, folders or .tar shards of images")
     p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--framing", help="inputs are face crops of this framing (no detection)")
@@ -327,11 +410,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", default="0.5",
                    help="0.5 (default: the softmax argmax), tuned (per attribute) or a number")
     p.add_argument("--mirror", action="store_true", help="average each image with its mirror")
-    p.add_argument("--format", choices=["table", "jsonl", "csv"], default="table")
+    p.add_argument("--format", choices=["table", "jsonl", "csv", "parquet"], default="table",
+                   help="table (default), jsonl, csv, or parquet (a folder; faceattr[parquet])")
     p.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto",
                    help="auto (default): onnxruntime for bundled models and .onnx files, "
                         "PyTorch for .safetensors files (needs faceattr[train])")
-    p.add_argument("--output", type=Path, help="write results to FILE instead of stdout")
+    p.add_argument("--output", type=Path,
+                   help="write results to FILE instead of stdout; with jsonl, csv or parquet "
+                        "it is resumable: rerun the same command after a crash to continue")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start --output over instead of continuing it")
+    p.add_argument("--files-from", metavar="LIST",
+                   help="read input paths from LIST, one per line ('-': standard input)")
+    p.add_argument("--summary", action="store_true",
+                   help="print each attribute's prevalence over all faces at the end")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.set_defaults(func=cmd_predict)
 
