@@ -27,7 +27,7 @@ from faceattr.inference.recognizer import Prediction
 
 FORMATS = ("jsonl", "csv", "parquet")
 BOX = ("box_left", "box_top", "box_right", "box_bottom")
-FLUSH_SECONDS = 2.0
+FLUSH_SECONDS = float(os.environ.get("FACEATTR_FLUSH_SECONDS", "2"))  # at most this long unsaved
 
 
 def safe_name(name: str) -> str:
