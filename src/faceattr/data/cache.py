@@ -69,15 +69,17 @@ class PrepareSummary:
                 f"{self.seconds:.1f} s{extra}")
 
 
-def frame_chunk(args: tuple[str, list[str], dict, int]) -> tuple[np.ndarray, list[str | None]]:
-    """Worker: open and frame ``files`` under ``root``; returns pixels and per-file errors."""
-    root, files, framing, size = args
+def frame_chunk(args: tuple) -> tuple[np.ndarray, list[str | None]]:
+    """Worker: open and frame ``files`` under ``root``; returns pixels and per-file errors.
+    ``args``: (root, files, framing, size[, reduce_to]) (``reduce_to``: see ``decode``)."""
+    root, files, framing, size, *rest = args
+    reduce_to = rest[0] if rest else None
     fr = Framing(**framing)
     out = np.zeros((len(files), size, size, 3), dtype=np.uint8)
     errors: list[str | None] = []
     for i, rel in enumerate(files):
         try:
-            out[i] = np.asarray(frame_face(open_image(Path(root) / rel), size, fr))
+            out[i] = np.asarray(frame_face(open_image(Path(root) / rel, reduce_to), size, fr))
             errors.append(None)
         except FaceAttrError as e:
             errors.append(str(e))

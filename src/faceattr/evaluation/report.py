@@ -32,7 +32,9 @@ def frame_dataset(ds: Dataset, size: int, workers: int = 2,
                   progress: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Frame every image of ``ds``; returns faces, their labels, and the errors of the rest."""
     chunks = [ds.files[i:i + 256] for i in range(0, len(ds.files), 256)]
-    jobs = [(str(ds.spec.images), c, ds.framing.to_dict(), size) for c in chunks]
+    # decoded as `faceattr predict --no-detect` decodes (JPEG draft), so the figures hold for it
+    jobs = [(str(ds.spec.images), c, ds.framing.to_dict(), size,
+             ds.framing.min_decode_side(size)) for c in chunks]
     faces, keep, errors = [], [], []
     with process_pool(workers) as pool:
         for arr, errs in _bar(pool.map(frame_chunk, jobs), chunks, progress, "framing"):

@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,7 @@ from faceattr.errors import FaceAttrError
 from faceattr.inference.backends import load_engine
 from faceattr.preprocess.detect import DLIB5_TEMPLATE, DetectedFace, largest
 from faceattr.preprocess.framing import Framing, frame_face, get_framing
-from faceattr.preprocess.image import to_pil
+from faceattr.preprocess.image import decode, to_pil
 
 ImageInput = str | Path | Image.Image | np.ndarray
 
@@ -107,9 +109,23 @@ class Recognizer:
     def attributes(self) -> list[str]:
         return self.engine.attributes
 
+    @property
+    def reduce_to(self) -> int | None:
+        """Without detection a JPEG is decoded at reduced scale (``draft``) as far as its face
+        square stays at least the network's input size; with detection, in full."""
+        if self.detector is not None:
+            return None
+        return self.framing.min_decode_side(self.engine.input_size)
+
+    def read(self, image: ImageInput | bytes, name: str | None = None) -> Image.Image:
+        """Decode an input as every surface does (the service passes uploaded bytes)."""
+        if isinstance(image, bytes):
+            return decode(image, name, reduce_to=self.reduce_to)
+        return to_pil(image, reduce_to=self.reduce_to)
+
     def frame(self, image: ImageInput) -> np.ndarray:
         """The canonical face square the model sees, as uint8 (S, S, 3)."""
-        return np.asarray(frame_face(to_pil(image), self.engine.input_size, self.framing))
+        return np.asarray(frame_face(self.read(image), self.engine.input_size, self.framing))
 
     def predict(self, image: ImageInput) -> Prediction:
         """Attributes of one image (with detection: of its largest face); raises
@@ -131,44 +147,63 @@ class Recognizer:
         return preds
 
     def predict_batch(self, images: Sequence[ImageInput], batch_size: int = 64,
-                      workers: int = 4) -> list[Prediction]:
+                      workers: int | None = None) -> list[Prediction]:
         """Attributes of many images. Unreadable ones come back with ``error`` set."""
         return list(self.iter_predict(images, batch_size, workers))
 
     def iter_predict(self, images: Iterable[ImageInput], batch_size: int = 64,
-                     workers: int = 4) -> Iterable[Prediction]:
-        """Like :meth:`predict_batch`, yielding results batch by batch (for progress bars)."""
-        batch: list[tuple[int, ImageInput]] = []
-        with ThreadPoolExecutor(workers) as pool:
-            for i, image in enumerate(images):
-                batch.append((i, image))
-                if len(batch) == batch_size:
-                    yield from self._run(batch, pool)
+                     workers: int | None = None) -> Iterator[Prediction]:
+        """Like :meth:`predict_batch`, in input order, as results come.
+
+        A pipeline: ``workers`` threads (default: one per core) decode, detect and frame up to
+        two batches ahead while the network runs on the batch before (Pillow, dlib and ONNX
+        Runtime all release the GIL while they work).
+        """
+        workers = workers or max(2, os.cpu_count() or 1)
+        ahead = 2 * batch_size
+        source = enumerate(images)
+        pending: deque = deque()
+        batch: list[tuple[int, ImageInput, list | str]] = []
+
+        def frame(image: ImageInput) -> list | str:
+            try:
+                return self.faces(image)
+            except FaceAttrError as e:
+                return str(e)
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="frame") as pool:
+            def top_up() -> None:
+                while len(pending) < ahead:
+                    item = next(source, None)
+                    if item is None:
+                        return
+                    pending.append((*item, pool.submit(frame, item[1])))
+
+            top_up()
+            while pending:
+                i, image, future = pending.popleft()
+                batch.append((i, image, future.result()))
+                top_up()
+                if len(batch) == batch_size or not pending:
+                    yield from self._emit(batch)
                     batch = []
-            if batch:
-                yield from self._run(batch, pool)
 
     def faces(self, image: ImageInput) -> list[tuple[np.ndarray, DetectedFace | None]]:
         """The aligned face squares of one image (with detection), or its framed crop."""
-        pil = to_pil(image)
+        pil = self.read(image)
         if self.detector is None:
             return [(self.frame(pil), None)]
         return [(np.asarray(frame_face(pil, self.engine.input_size, landmarks=f.landmarks,
                                        template=DLIB5_TEMPLATE)), f)
                 for f in self.detector.detect(pil)]
 
-    def _run(self, batch: list[tuple[int, ImageInput]], pool: ThreadPoolExecutor):
-        def frame(item: tuple[int, ImageInput]) -> list | str:
-            try:
-                return self.faces(item[1])
-            except FaceAttrError as e:
-                return str(e)
-
-        framed = list(pool.map(frame, batch))
+    def _emit(self, batch: list[tuple[int, ImageInput, list | str]]) -> Iterator[Prediction]:
+        """Run the network once over the faces of ``batch``; one prediction per face."""
+        framed = [f for _, _, f in batch]
         good = [face for f in framed if not isinstance(f, str) for face, _ in f]
         probs = iter(self.engine.probabilities(np.stack(good), mirror=self.mirror)
                      if good else [])
-        for (i, image), f in zip(batch, framed):
+        for i, image, f in batch:
             name = _describe(image, i)
             if isinstance(f, str):
                 yield Prediction(name, error=f)

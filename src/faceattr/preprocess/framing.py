@@ -7,6 +7,7 @@ or five facial landmarks (similarity transform onto :data:`CANONICAL_LANDMARKS`)
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -64,6 +65,11 @@ class Framing:
         x0, y0 = (self.size / 2 - self.cx) / self.size, (self.size / 2 - self.cy) / self.size
         x1, y1 = x0 + 1 / self.size, y0 + 1 / self.size
         return (max(0.0, x0), max(0.0, y0), min(1.0, x1), min(1.0, y1))
+
+    def min_decode_side(self, size: int) -> int:
+        """The shortest side an image of this framing may be decoded at (JPEG ``draft``) and
+        still give a face square of at least ``size`` pixels."""
+        return math.ceil(size / min(self.size, 1.0))
 
     def to_dict(self) -> dict[str, float | str]:
         return {"name": self.name, "cx": self.cx, "cy": self.cy, "size": self.size}

@@ -23,7 +23,6 @@ from pydantic import BaseModel, Field
 from faceattr import __version__
 from faceattr.errors import FaceAttrError, ImageTooLarge, UnreadableImage
 from faceattr.inference.recognizer import Recognizer
-from faceattr.preprocess.image import decode
 from faceattr.serving.groups import attribute_groups
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -119,7 +118,7 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
             try:
                 if isinstance(data, FaceAttrError):
                     raise data
-                im = decode(data, name)
+                im = rec.read(data, name)
                 decoded.append((im, rec.faces(im), None))
             except FaceAttrError as e:
                 decoded.append((None, [], e))
