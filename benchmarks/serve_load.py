@@ -25,7 +25,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--requests", type=int, default=500)
-    ap.add_argument("--workers", type=int, default=2, help="server inference threads")
+    ap.add_argument("--workers", type=int, default=4, help="server decode/detect threads")
     args = ap.parse_args()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

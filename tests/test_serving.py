@@ -83,3 +83,23 @@ def test_group_photo_gives_one_record_per_face(client, tmp_path):
     r = client.post("/v1/predict", files=[("files", ("wall.png", blank.getvalue(), "image/png"))])
     res = r.json()["results"][0]
     assert r.status_code == 200 and res["faces"] == [] and "no face found" in res["error"]
+
+
+def test_concurrent_requests_share_network_calls():
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = create_app(workers=4)
+    client = TestClient(app)
+    data = EXAMPLE.read_bytes()
+    single = client.post("/v1/predict", files=[("files", ("a.jpg", data, "i/j"))]).json()
+    calls = app.state.batcher.calls
+
+    def post(_):
+        return client.post("/v1/predict", files=[("files", ("a.jpg", data, "i/j"))]).json()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(32)))
+    for a in answers:  # batching changes nothing in the answers
+        assert a["results"][0]["faces"][0]["probabilities"] == pytest.approx(
+            single["results"][0]["faces"][0]["probabilities"], abs=1e-5)
+    assert app.state.batcher.calls - calls < 32

@@ -437,7 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=port_number, default=8000)
-    p.add_argument("--workers", type=positive_int, default=2, help="inference threads")
+    p.add_argument("--workers", type=positive_int, default=4,
+                   help="decoding and detection threads (the network batches across them)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("framings", help="list the known source framings")

@@ -1,7 +1,9 @@
 """``faceattr serve``: an HTTP API and a web page for face attribute recognition.
 
-Inference runs in a bounded thread pool, so a slow request never blocks ``/healthz``; requests
-beyond the pool wait in a bounded queue and get 503 when it is full.
+Decoding and detection run in a bounded thread pool, so a slow request never blocks
+``/healthz``; the network runs on batches gathered across concurrent requests
+(:class:`~faceattr.serving.batching.MicroBatcher`); requests beyond the pool wait in a bounded
+queue and get 503 when it is full.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import BaseModel, Field
 from faceattr import __version__
 from faceattr.errors import FaceAttrError, ImageTooLarge, UnreadableImage
 from faceattr.inference.recognizer import Recognizer
+from faceattr.serving.batching import MicroBatcher
 from faceattr.serving.groups import attribute_groups
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -78,7 +81,7 @@ def http_status(error: FaceAttrError) -> int:
     return 415 if isinstance(error, UnreadableImage) else 422
 
 
-def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 64,
+def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 64,
                max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
     """Build the application around one loaded model."""
     from faceattr.preprocess.detect import detector_available
@@ -87,6 +90,7 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
     rec = Recognizer(model, detect=detect)
     thresholds = {mode: rec.engine.thresholds(mode) for mode in ("0.5", "tuned")}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infer")
+    batcher = MicroBatcher(rec.engine)  # concurrent requests share network calls
     slots = asyncio.Semaphore(workers + queue)
     model_name = rec.engine.path.name
     app = FastAPI(title="faceattr", version=__version__,
@@ -123,7 +127,7 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
             except FaceAttrError as e:
                 decoded.append((None, [], e))
         squares = [sq for _, faces, _ in decoded for sq, _ in faces]
-        probs = rec.engine.probabilities(np.stack(squares)) if squares else np.zeros((0, 0))
+        probs = batcher(np.stack(squares)) if squares else np.zeros((0, 0))
         return decoded, probs
 
     @app.post("/v1/predict", response_model=PredictResponse)
@@ -183,7 +187,7 @@ def create_app(model: str | Path | None = None, workers: int = 2, queue: int = 6
                    "type": e.get("type", "")} for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
 
-    app.state.pool = pool
+    app.state.pool, app.state.batcher = pool, batcher
     return app
 
 
