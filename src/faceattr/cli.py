@@ -241,6 +241,29 @@ def print_prevalence(rows, attributes: list[str]) -> None:
         print(f"  {a:22s} {v:7.2%}", file=sys.stderr)
 
 
+def predict_ray(args: argparse.Namespace, files: list[Path], errors: list[str]) -> int:
+    """``predict --ray``: the job on a Ray cluster (or a local instance), Parquet out."""
+    import time
+
+    from faceattr.inference.base import is_bundled_name
+    from faceattr.inference.distributed import predict_on_ray
+
+    if not args.output or args.format not in ("table", "parquet"):
+        raise FaceAttrError("--ray writes Parquet: give --output DIR (and no other --format)")
+    model = args.model if is_bundled_name(args.model) else str(Path(args.model).resolve())
+    options = {"model": model, "framing": args.framing, "threshold": args.threshold,
+               "mirror": args.mirror, "backend": args.backend,
+               "detect": False if (args.no_detect or args.framing) else None}
+    address = None if args.ray == "local" else args.ray
+    started = time.perf_counter()
+    parts = predict_on_ray([str(f.resolve()) for f in files], args.output, options, address,
+                           args.batch_size, args.overwrite)
+    seconds = time.perf_counter() - started
+    print(f"done on Ray: {len(files)} images in {parts} Parquet parts under {args.output}, "
+          f"{len(files) / seconds:.0f} images/s", file=sys.stderr)
+    return 1 if errors else 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     import time
 
@@ -262,6 +285,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not files:
         print("error: no image files to read", file=sys.stderr)
         return 2
+    if args.ray is not None:
+        return predict_ray(args, files, errors)
     detect = not args.no_detect and args.framing is None
     if detect:
         from faceattr.preprocess.detect import detector_available
@@ -422,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start --output over instead of continuing it")
     p.add_argument("--files-from", metavar="LIST",
                    help="read input paths from LIST, one per line ('-': standard input)")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run on a Ray cluster (ADDRESS, e.g. auto) or, without ADDRESS, a "
+                        "local Ray instance; writes Parquet to --output (faceattr[ray])")
     p.add_argument("--summary", action="store_true",
                    help="print each attribute's prevalence over all faces at the end")
     p.add_argument("--batch-size", type=positive_int, default=64)

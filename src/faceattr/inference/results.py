@@ -192,18 +192,23 @@ class ResultsFile:
         self.parts += 1
 
     def schema(self):
-        import pyarrow as pa
-
-        return pa.schema([("file", pa.string()), ("face", pa.int32()),
-                          *((b, pa.float32()) for b in BOX), ("error", pa.string()),
-                          *((f"{a}_prob", pa.float32()) for a in self.attributes),
-                          *((a, pa.int8()) for a in self.attributes)])
+        return parquet_schema(self.attributes)
 
     def __enter__(self) -> ResultsFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.flush()
+
+
+def parquet_schema(attributes: list[str]):
+    """The Arrow schema of result rows (:func:`row_of`)."""
+    import pyarrow as pa
+
+    return pa.schema([("file", pa.string()), ("face", pa.int32()),
+                      *((b, pa.float32()) for b in BOX), ("error", pa.string()),
+                      *((f"{a}_prob", pa.float32()) for a in attributes),
+                      *((a, pa.int8()) for a in attributes)])
 
 
 def _pyarrow_parquet():
