@@ -352,8 +352,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"annotated {len(by_file)} pictures in {args.annotate}", file=sys.stderr)
     if args.output:
         print(f"wrote results to {args.output}", file=sys.stderr)
-    print(f"done: {len(todo)} images, {faces} faces, {failed} failed, "
-          f"{len(todo) / max(seconds, 1e-9):.0f} images/s", file=sys.stderr)
+    if len(files) > 1 or args.output:  # the closing summary of a batch job
+        print(f"done: {len(todo)} images, {faces} faces, {failed} failed, "
+              f"{len(todo) / max(seconds, 1e-9):.0f} images/s", file=sys.stderr)
     if failed:
         print(f"{failed} of {len(todo) + len(errors)} inputs failed", file=sys.stderr)
     return 1 if failed else 0
