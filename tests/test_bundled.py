@@ -71,7 +71,7 @@ def test_torch_commands_name_the_extra(argv, tmp_path):
     if argv[0] == "predict":  # a .safetensors model needs the torch backend
         from faceattr.inference.base import model_path
 
-        argv = ["predict", str(EXAMPLE), "--model", str(model_path("accurate", "torch"))]
+        argv = ["predict", str(EXAMPLE), "--model", str(model_path(DEFAULT_MODEL, "torch"))]
     r = run_without_torch(f"from faceattr.cli import main; sys.exit(main({argv!r}))")
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr

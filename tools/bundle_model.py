@@ -29,7 +29,7 @@ CROPS = Path(__file__).resolve().parents[2] / "shared/data/celeba/test-crops-dev
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path)
-    ap.add_argument("--name", required=True, help="bundled name, e.g. fast or accurate")
+    ap.add_argument("--name", required=True, help="bundled name, e.g. fast")
     args = ap.parse_args()
     model, meta = load_model(args.model)
     meta = {k: v for k, v in meta.items() if k not in ("format", "config")}

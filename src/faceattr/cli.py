@@ -12,7 +12,7 @@ from typing import TextIO
 
 from faceattr.errors import FaceAttrError
 
-MODEL_HELP = "a bundled model by name (fast, accurate) or a model file (default: fast)"
+MODEL_HELP = "a bundled model by name (fast) or a model file (default: fast)"
 
 
 class Parser(argparse.ArgumentParser):

@@ -15,7 +15,7 @@ from faceattr.errors import FaceAttrError
 # Each ships twice: ``NAME.onnx`` (what inference runs, no torch needed) and ``NAME.safetensors``
 # (what training resumes from and ``export`` converts; the torch backend).
 WEIGHTS = "weights"
-DEFAULT_MODEL = "accurate"
+DEFAULT_MODEL = "fast"
 SUFFIX = {"onnx": ".onnx", "torch": ".safetensors"}
 
 

@@ -73,7 +73,7 @@ class Recognizer:
     CelebA test crops); ``threshold`` is 0.5 (the softmax argmax, default), ``"tuned"``
     (per attribute, tuned for balanced accuracy and stored in the model) or any number;
     ``mirror`` averages each face with its mirror image. ``model`` is a bundled model's name
-    (``"fast"``, ``"accurate"``; default: the default model) or a file; ``backend="auto"`` runs
+    (``"fast"``, the default) or a file; ``backend="auto"`` runs
     bundled models and ``.onnx`` files with onnxruntime (torch is never imported) and
     ``.safetensors`` files with PyTorch. ``detect`` (default: when the detector is installed,
     as for ``faceattr predict`` and the service) finds every
@@ -87,6 +87,7 @@ class Recognizer:
                  threads: int | None = None, backend: str = "auto",
                  detect: bool | None = None) -> None:
         self.engine = load_engine(model, backend, threads=threads)
+        self._pools: dict[int, ThreadPoolExecutor] = {}
         self.detector = None
         if detect is None:  # the one default of CLI, API and service: detect when installed
             from faceattr.preprocess.detect import detector_available
@@ -171,22 +172,30 @@ class Recognizer:
             except FaceAttrError as e:
                 return str(e)
 
-        with ThreadPoolExecutor(workers, thread_name_prefix="frame") as pool:
-            def top_up() -> None:
-                while len(pending) < ahead:
-                    item = next(source, None)
-                    if item is None:
-                        return
-                    pending.append((*item, pool.submit(frame, item[1])))
+        pool = self._pool(workers)
 
+        def top_up() -> None:
+            while len(pending) < ahead:
+                item = next(source, None)
+                if item is None:
+                    return
+                pending.append((*item, pool.submit(frame, item[1])))
+
+        top_up()
+        while pending:
+            i, image, future = pending.popleft()
+            batch.append((i, image, future.result()))
             top_up()
-            while pending:
-                i, image, future = pending.popleft()
-                batch.append((i, image, future.result()))
-                top_up()
-                if len(batch) == batch_size or not pending:
-                    yield from self._emit(batch)
-                    batch = []
+            if len(batch) == batch_size or not pending:
+                yield from self._emit(batch)
+                batch = []
+
+    def _pool(self, workers: int) -> ThreadPoolExecutor:
+        """A thread pool kept for the Recognizer's life: its threads keep their detector
+        models (loading one takes ~0.1 s), so repeated calls do not pay for it again."""
+        if workers not in self._pools:
+            self._pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="frame")
+        return self._pools[workers]
 
     def faces(self, image: ImageInput) -> list[tuple[np.ndarray, DetectedFace | None]]:
         """The aligned face squares of one image (with detection), or its framed crop."""
