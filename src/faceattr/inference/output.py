@@ -8,8 +8,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from faceattr.inference.recognizer import Prediction
-
-BOX = ("box_left", "box_top", "box_right", "box_bottom")
+from faceattr.inference.results import columns, row_of
 
 
 def _where(p: Prediction) -> str:
@@ -44,17 +43,12 @@ def write_jsonl(preds: Iterable[Prediction], out: TextIO) -> None:
 
 def write_csv(preds: Iterable[Prediction], attributes: list[str], out: TextIO,
               header: bool = True) -> None:
-    """One row per face: file, face index, box (empty without detection), error, then every
-    probability and every decision."""
-    w = csv.writer(out)
+    """One row per face, the columns of :func:`~faceattr.inference.results.row_of` (file, face
+    index, box, error, every probability, every decision), as ``--output FILE.csv`` holds."""
+    w = csv.writer(out, lineterminator="\n")
+    cols = columns(attributes)
     if header:
-        w.writerow(["file", "face", *BOX, "error", *(f"{a}_prob" for a in attributes),
-                    *attributes])
+        w.writerow(cols)
     for p in preds:
-        box = [f"{v:.1f}" for v in p.face.box] if p.face is not None else [""] * 4
-        if p.ok:
-            w.writerow([p.source, p.face_index, *box, "",
-                        *(f"{p.probabilities[a]:.4f}" for a in attributes),
-                        *(int(p.decisions[a]) for a in attributes)])
-        else:
-            w.writerow([p.source, "", *box, p.error, *([""] * (2 * len(attributes)))])
+        row = row_of(p, attributes)
+        w.writerow([row[c] for c in cols])

@@ -30,6 +30,11 @@ BOX = ("box_left", "box_top", "box_right", "box_bottom")
 FLUSH_SECONDS = float(os.environ.get("FACEATTR_FLUSH_SECONDS", "2"))  # at most this long unsaved
 
 
+def columns(attributes: list[str]) -> list[str]:
+    """The flat columns of a result row."""
+    return ["file", "face", *BOX, "error", *(f"{a}_prob" for a in attributes), *attributes]
+
+
 def safe_name(name: str) -> str:
     """A file name as written in results: valid UTF-8 (undecodable bytes as ``\\udcXX``)."""
     return name.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -55,8 +60,7 @@ class ResultsFile:
         if fmt not in FORMATS:
             raise FaceAttrError(f"--format {fmt}: a resumable --output is jsonl, csv or parquet")
         self.path, self.fmt, self.attributes = Path(path), fmt, attributes
-        self.columns = ["file", "face", *BOX, "error", *(f"{a}_prob" for a in attributes),
-                        *attributes]
+        self.columns = columns(attributes)
         self.sidecar = (self.path / "_run.json" if fmt == "parquet"
                         else self.path.with_name(self.path.name + ".run.json"))
         self.settings = {"format": fmt, **settings}
