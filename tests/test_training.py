@@ -30,6 +30,10 @@ def test_config_overrides_and_errors(tmp_path):
     with pytest.raises(FaceAttrError, match="train.epochs expects a int, got 'many'"):
         load_config(None, ["train.epochs=many"])
     assert load_config(None, ["train.lr=1"])["train"]["lr"] == 1
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(FaceAttrError, match="binary.toml: invalid TOML"):
+        load_config(binary)
     bad = tmp_path / "c.toml"
     bad.write_text("[train\n")
     with pytest.raises(FaceAttrError, match="invalid TOML"):

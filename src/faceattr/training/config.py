@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import sys
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,21 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
     cfg = default_config()
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise FaceAttrError(f"config file not found: {path}")
-        try:
-            user = tomllib.loads(path.read_text("utf-8"))
-        except tomllib.TOMLDecodeError as e:
-            raise FaceAttrError(f"{path}: invalid TOML ({e})") from None
+        user = _read_settings(path, f"config file not found: {path}", tomllib.loads,
+                              tomllib.TOMLDecodeError, "invalid TOML")
         cfg = merge(cfg, user, str(path))
     return validate(apply_overrides(cfg, overrides))
+
+
+def _read_settings(path: Path, missing: str, parse: Callable[[str], Any],
+                   error: type[Exception], bad: str) -> dict[str, Any]:
+    """A settings file parsed by ``parse``; one-line errors when it is missing or unreadable."""
+    if not path.is_file():
+        raise FaceAttrError(missing)
+    try:
+        return parse(path.read_text("utf-8"))
+    except (error, UnicodeDecodeError) as e:
+        raise FaceAttrError(f"{path}: {bad} ({e})") from None
 
 
 def apply_overrides(cfg: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
@@ -56,12 +64,8 @@ def resume_config(run: str | Path, overrides: list[str] | None) -> tuple[dict[st
     """The settings of the run in ``run`` (its ``config.json``), with deliberate ``--set``
     changes applied; returns the config and the changes as ``key: old -> new`` lines."""
     path = Path(run) / "config.json"
-    if not path.is_file():
-        raise FaceAttrError(f"--resume: no run in {run} (no config.json)")
-    try:
-        saved = json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as e:
-        raise FaceAttrError(f"{path}: corrupt run settings ({e})") from None
+    saved = _read_settings(path, f"--resume: no run in {run} (no config.json)", json.loads,
+                           json.JSONDecodeError, "corrupt run settings")
     cfg = validate(apply_overrides(merge(default_config(), saved, str(path)), overrides))
     changes = [f"{sec}.{k}: {json.dumps(saved.get(sec, {}).get(k))} -> {json.dumps(v)}"
                for sec, values in cfg.items() for k, v in values.items()
