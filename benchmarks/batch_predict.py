@@ -24,10 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from faceattr.preprocess.detect import FaceDetector
 from tests.compose import compose
 
 from _common import DATA
-from faceattr.preprocess.detect import FaceDetector
 from faceattr.preprocess.image import open_image
 
 CROPS = DATA / "celeba" / "test-crops-dev"

@@ -1,17 +1,23 @@
-"""Compare face detectors for the arbitrary-photo path: detection rate, alignment quality, speed.
+"""Face detectors side by side on the shared WIDER FACE subset: AP, recall, speed.
 
-    python benchmarks/detectors.py [-n 600] [--pictures 10]
+    python benchmarks/detectors.py [--detectors yunet hog]
 
-Detectors: dlib HOG + 5 landmarks searched at 0 and ±30 degrees (what faceattr uses), the same
-upright only, and OpenCV's Haar cascade (box only; its box is mapped onto the canonical square by
-a scale and offset calibrated here on 300 aligned *training* faces). Alignment quality is the
-bundled model's mean accuracy on the first ``n`` test crops through each detector, beside the
-dataset framing. Composed pictures: 4 faces each, rotated by up to ±30 degrees and scaled.
+The 100 photos of ``../shared/data/wider-val-subset`` were squeezed to 416x416 by whoever
+published them; each is brought back to its original proportions (the labels give the original
+size; longer side 640 px) before detection, as a user's photo would be, and the boxes are mapped
+back onto the 416x416 labels. Scoring as the subset's README says: detections best first, a hit
+at IoU >= 0.5 with a face not yet matched, faces narrower than the minimum (20 or 32 px in the
+416x416 picture) left out and detections matching only them ignored; AP with 101-point
+interpolation. Every detector runs at a low score threshold to trace its whole precision-recall
+curve; recall and precision are then given at its default threshold (precision counting the
+detections at least as wide as the minimum: smaller ones are mostly unlabelled tiny faces).
+Also: YuNet run plainly on the squeezed 416x416 pictures (scanned at 640), for reference.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import time
 from pathlib import Path
@@ -20,125 +26,75 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.compose import compose
-
 from _common import DATA
-from faceattr.data.labels import read_celeba_attributes
-from faceattr.evaluation.metrics import summary
-from faceattr.inference.recognizer import Recognizer
-from faceattr.preprocess.detect import DLIB5_TEMPLATE, FaceDetector
-from faceattr.preprocess.framing import frame_face, get_framing, resize_square
+from faceattr.evaluation.detection import read_wider_labels, score_detections
+from faceattr.preprocess.detectors import create_detector, detector_class
+
+WIDER = DATA / "wider-val-subset"
+LOW = {"yunet": 0.02, "hog": -1.0}  # thresholds that trace the whole curve
 
 
-class HaarDetector:
-    """OpenCV's frontal-face Haar cascade (opencv-python-headless 4.x ships the file)."""
-
-    def __init__(self) -> None:
-        import cv2
-
-        self.cv2 = cv2
-        self.cascade = cv2.CascadeClassifier(cv2.data.haarcascades
-                                             + "haarcascade_frontalface_default.xml")
-
-    def detect(self, image: Image.Image) -> list[tuple[float, float, float, float]]:
-        grey = self.cv2.cvtColor(np.asarray(image), self.cv2.COLOR_RGB2GRAY)
-        found = self.cascade.detectMultiScale(grey, 1.1, 5, minSize=(40, 40))
-        boxes = [(x, y, x + w, y + h) for x, y, w, h in found]
-        return sorted(boxes, key=lambda b: -(b[2] - b[0]))
+def original_sizes(path: Path) -> dict[str, tuple[int, int]]:
+    """``# NAME 416 416 original W H`` lines: each photo's size before it was squeezed."""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            p = line[1:].split()
+            out[p[0]] = (int(p[4]), int(p[5]))
+    return out
 
 
-def calibrate_haar(haar: HaarDetector, n: int = 300) -> tuple[float, float, float]:
-    """(expand, dx, dy): canonical square = box side * expand, centre shifted by (dx, dy) sides."""
-    framing = get_framing("celeba-aligned")
-    rows = []
-    for f in sorted((DATA / "celeba" / "aligned-89x109").glob("*.jpg"))[:n]:
-        im = Image.open(f).convert("RGB").resize((178, 218), Image.Resampling.BICUBIC)
-        boxes = haar.detect(im)
-        if not boxes:
-            continue
-        x0, y0, x1, y1 = boxes[0]
-        s0, t0, s1, t1 = framing.square(178, 218)
-        side = x1 - x0
-        rows.append(((s1 - s0) / side, ((s0 + s1) - (x0 + x1)) / 2 / side,
-                     ((t0 + t1) - (y0 + y1)) / 2 / side))
-    return tuple(np.median(np.array(rows), axis=0))
+def run(detector, photos, restore: bool) -> tuple[list, float]:
+    """Detections (boxes in the 416x416 frame, scores) per photo, and ms per photo."""
+    found, t0 = [], time.perf_counter()
+    for image, (w, h) in photos:
+        fx = fy = 1.0
+        if restore:
+            k = 640 / max(w, h)
+            tw, th = round(w * k), round(h * k)
+            image = image.resize((tw, th), Image.Resampling.BICUBIC)
+            fx, fy = 416 / tw, 416 / th
+        faces = detector.detect(image)
+        boxes = np.array([f.box for f in faces], np.float64).reshape(-1, 4) * [fx, fy, fx, fy]
+        found.append((boxes, np.array([f.score for f in faces])))
+    return found, (time.perf_counter() - t0) / len(photos) * 1000
 
 
-def square_from_haar(box, cal) -> tuple[float, float, float, float]:
-    expand, dx, dy = cal
-    side = box[2] - box[0]
-    cx, cy = (box[0] + box[2]) / 2 + dx * side, (box[1] + box[3]) / 2 + dy * side
-    half = side * expand / 2
-    return (cx - half, cy - half, cx + half, cy + half)
+def at_least(found: list, width: float) -> list:
+    return [(b[(b[:, 2] - b[:, 0]) >= width], s[(b[:, 2] - b[:, 0]) >= width]) for b, s in found]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-n", type=int, default=600, help="test crops to use")
-    ap.add_argument("--pictures", type=int, default=10, help="composed pictures of 4 faces")
+    ap.add_argument("--detectors", nargs="+", default=["yunet", "hog"])
     args = ap.parse_args()
-    rec = Recognizer()
-    size = rec.engine.input_size
-    labels = read_celeba_attributes(DATA / "celeba" / "list_attr_celeba.txt")
-    rows = labels.row_of()
-    files = sorted((DATA / "celeba" / "test-crops-dev").glob("*.jpg"))[: args.n]
-    truth = labels.values[[rows[f.name] for f in files]]
-    images = [Image.open(f).convert("RGB") for f in files]
-    haar = HaarDetector()
-    cal = calibrate_haar(haar)
-    print(f"Haar box -> canonical square: side x{cal[0]:.2f}, centre shift ({cal[1]:+.2f}, "
-          f"{cal[2]:+.2f}) box sides (median of 300 aligned training faces)")
-    detectors = {"dlib HOG + 5 landmarks, 0/±30°": FaceDetector(),
-                 "dlib HOG + 5 landmarks, upright": FaceDetector(angles=(0.0,)),
-                 "OpenCV Haar cascade, upright": haar}
-    crop = get_framing("crop")
-    base = np.stack([np.asarray(frame_face(im, size, crop)) for im in images])
-    acc, _ = summary((rec.engine.probabilities(base) >= 0.5).astype(np.uint8), truth)
-    print(f"\n{len(files)} test crops; dataset framing ('crop'): mean accuracy {acc:.2%}\n")
-    print("| detector | found a face | ms per image | mean accuracy (no face: crop framing) |")
-    print("|---|---:|---:|---:|")
-    for name, det in detectors.items():
-        faces, found, t0 = [], 0, time.perf_counter()
-        for im in images:
-            d = det.detect(im)
-            if d and isinstance(det, FaceDetector):
-                faces.append(np.asarray(frame_face(im, size, landmarks=d[0].landmarks,
-                                                   template=DLIB5_TEMPLATE)))
-            elif d:
-                faces.append(np.asarray(resize_square(im, square_from_haar(d[0], cal), size)))
-            else:
-                faces.append(np.asarray(frame_face(im, size, crop)))
-            found += bool(d)
-        ms = (time.perf_counter() - t0) / len(images) * 1000
-        acc, _ = summary((rec.engine.probabilities(np.stack(faces)) >= 0.5).astype(np.uint8),
-                         truth)
-        print(f"| {name} | {found / len(images):.1%} | {ms:.1f} | {acc:.2%} |", flush=True)
-
-    rng = np.random.default_rng(1)
-    pool = sorted((DATA / "celeba" / "test-crops-dev").glob("*.jpg"))[args.n:]
-    print(f"\n{args.pictures} composed 1000x800 pictures, 4 faces each, angles in [-30, 30], "
-          "scales 0.8-1.4\n")
-    print("| detector | faces found | false detections | ms per picture |")
-    print("|---|---:|---:|---:|")
-    pictures = []
-    for _ in range(args.pictures):
-        pick = [pool[i] for i in rng.choice(len(pool), 4, replace=False)]
-        pictures.append(compose(pick, list(rng.uniform(-30, 30, 4)), list(rng.uniform(0.8, 1.4, 4)),
-                                seed=int(rng.integers(1000))))
-    for name, det in detectors.items():
-        hit = false = 0
-        t0 = time.perf_counter()
-        for pic, centres in pictures:
-            found = det.detect(pic)
-            boxes = [f.box if hasattr(f, "box") else f for f in found]
-            matched = [any(b[0] < cx < b[2] and b[1] < cy < b[3] for b in boxes)
-                       for cx, cy in centres]
-            hit += sum(matched)
-            false += sum(not any(b[0] < cx < b[2] and b[1] < cy < b[3] for cx, cy in centres)
-                         for b in boxes)
-        ms = (time.perf_counter() - t0) / len(pictures) * 1000
-        print(f"| {name} | {hit}/{4 * len(pictures)} | {false} | {ms:.0f} |", flush=True)
+    labels = read_wider_labels(WIDER / "labels.txt")
+    sizes = original_sizes(WIDER / "labels.txt")
+    photos = [(Image.open(WIDER / "images" / n).convert("RGB"), sizes[n]) for n, _ in labels]
+    truth = [b for _, b in labels]
+    print(f"{len(photos)} WIDER FACE val photos, {sum(map(len, truth))} faces "
+          f"({sum(int(((b[:, 2] - b[:, 0]) >= 20).sum()) for b in truth)} at least 20 px wide, "
+          f"{sum(int(((b[:, 2] - b[:, 0]) >= 32).sum()) for b in truth)} at least 32 px)\n")
+    print("| detector | AP, faces >= 32 px | AP, >= 20 px | recall >= 32 / >= 20 at the default "
+          "threshold | precision >= 32 / >= 20 | ms per photo |")
+    print("|---|---:|---:|---:|---:|---:|")
+    rows = [(name, True) for name in args.detectors]
+    if "yunet" in args.detectors:
+        rows.append(("yunet", False))
+    for name, restore in rows:
+        default = inspect.signature(detector_class(name).__init__).parameters["score"].default
+        det = create_detector(name, score=LOW.get(name))
+        found, ms = run(det, photos, restore)
+        s32 = score_detections(truth, found, 32)
+        s20 = score_detections(truth, found, 20)
+        r32 = score_detections(truth, found, 32, threshold=default).recall
+        r20 = score_detections(truth, found, 20, threshold=default).recall
+        p32 = score_detections(truth, at_least(found, 32), 32, threshold=default).precision
+        p20 = score_detections(truth, at_least(found, 20), 20, threshold=default).precision
+        label = name + ("" if restore else ", squeezed 416x416 photos as published")
+        print(f"| {label} (default threshold {default:g}) | {s32.ap:.3f} | {s20.ap:.3f} | "
+              f"{r32:.1%} / {r20:.1%} | {p32:.1%} / {p20:.1%} "
+              f"| {ms:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

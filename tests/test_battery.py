@@ -148,13 +148,9 @@ def test_cli_api_and_service_agree(client, capsys):
 
 
 def test_multi_face_output_carries_index_and_box_left_to_right(tmp_path, capsys):
-    from faceattr.preprocess.detect import detector_available
-
     from .compose import compose
     from .conftest import TEST_CROPS
 
-    if not detector_available():
-        pytest.skip("pip install 'faceattr[detect]'")
     picture, _ = compose([TEST_CROPS / "182641.jpg", TEST_CROPS / "182638.jpg"], [0, 0],
                          [1.2, 0.8], canvas=(800, 400))
     path = tmp_path / "pair.jpg"

@@ -83,3 +83,31 @@ def test_not_a_cache(tmp_path):
     (tmp_path / "x" / "meta.json").write_text("{broken")
     with pytest.raises(FaceAttrError, match="corrupt cache metadata"):
         open_cache(tmp_path / "x")
+
+
+def test_prepare_detect_frames_by_the_face_found(small_aligned, celeba_attr_small, tmp_path,
+                                                 capsys):
+    """prepare --detect aligns each image by YuNet's landmarks (the face pipeline of predict):
+    its squares match what the Recognizer's pipeline gives for the same files, and they differ
+    from the dataset framing's; the settings record the detector."""
+    from faceattr.cli import main
+    from faceattr.preprocess.faces import FacePipeline
+
+    ds = dataset(small_aligned, celeba_attr_small)
+    s = prepare(ds, tmp_path / "det", size=64, workers=1, progress=False, detector="yunet")
+    plain = prepare(ds, tmp_path / "plain", size=64, workers=1, progress=False)
+    assert s.cached == plain.cached == 40
+    det, framed = open_cache(tmp_path / "det"), open_cache(tmp_path / "plain")
+    pipe = FacePipeline(64, "yunet")
+    for i in (0, 17, 39):
+        want, fell_back = pipe.largest_or_framed(small_aligned / det.files[i])
+        assert not fell_back and (np.asarray(det.images[i]) == want).all()
+    assert np.abs(det.images.astype(float) - framed.images).mean() > 2
+    meta = json.loads((tmp_path / "det" / "meta.json").read_text())
+    assert meta["settings"]["detector"] == "yunet"
+    with pytest.raises(FaceAttrError, match="other settings"):
+        prepare(ds, tmp_path / "det", size=64, workers=1, progress=False)
+    assert main(["prepare", "--images", str(small_aligned), "--labels", str(celeba_attr_small),
+                 "--framing", "celeba-aligned", "--detect", "--out", str(tmp_path / "cli"),
+                 "--quiet"]) == 0
+    assert "40 images cached" in capsys.readouterr().out

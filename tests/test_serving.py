@@ -64,13 +64,9 @@ def test_page_and_docs_are_local(client):
 
 
 def test_group_photo_gives_one_record_per_face(client, tmp_path):
-    from faceattr.preprocess.detect import detector_available
-
     from .compose import compose
     from .conftest import TEST_CROPS
 
-    if not detector_available():
-        pytest.skip("pip install 'faceattr[detect]'")
     picture, _ = compose([TEST_CROPS / "182638.jpg", TEST_CROPS / "182641.jpg"], [0, 20],
                          [1.0, 1.0], canvas=(800, 400))
     buf = io.BytesIO()

@@ -186,3 +186,38 @@ def test_selection_and_thresholds_on_the_official_val_split(tiny_cache, tmp_path
                                     torch.device("cpu"), False)
     accuracy = summary((probs >= 0.5).astype(np.uint8), truth)[0]
     assert accuracy == pytest.approx(meta["metrics"]["val_mean_accuracy"], abs=1e-6)
+
+
+def test_time_limit_stops_inside_an_epoch_and_resume_finishes(tiny_cache, tmp_path,
+                                                             monkeypatch, capsys):
+    """--time-limit: the run stops with a checkpoint (here in epoch 2, after batch 3, the clock
+    faked) and says where it stands; --resume continues from the next batch and writes the
+    model, with every epoch in the log."""
+    import faceattr.training.train as training
+    from faceattr.cli import main
+
+    calls = {"n": 0}
+
+    def fake_clock(deadline, world, step):
+        calls["n"] += 1
+        return calls["n"] > 32 + 3  # epoch 1 has 32 batches of 8
+
+    monkeypatch.setattr(training, "out_of_time", fake_clock)
+    argv = _train_cmd(tiny_cache, tmp_path / "run", "--quiet")[3:]
+    assert main([*argv, "--time-limit", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "stopped at the time limit, in epoch 2/3 after batch 3/32" in out
+    assert "best validation mean accuracy so far" in out and "--resume" in out
+    assert (tmp_path / "run" / "last.ckpt").exists()
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+    assert len(list(csv.DictReader((tmp_path / "run" / "log.csv").open()))) == 1
+    monkeypatch.setattr(training, "out_of_time", lambda *a: False)
+    assert main([*argv, "--resume", "--time-limit", "5"]) == 0
+    assert "trained 3 epochs" in capsys.readouterr().out
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+    assert int(rows[-1]["step"]) == 3 * 32  # no batch done twice, none left out
+    assert (tmp_path / "run" / "model.safetensors").exists()
+    with pytest.raises(SystemExit) as e:  # argparse: must be over 0
+        main([*argv, "--time-limit", "0"])
+    assert e.value.code == 2 and "must be a number over 0" in capsys.readouterr().err

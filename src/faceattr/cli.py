@@ -33,12 +33,63 @@ def positive_int(text: str) -> int:
     return v
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a number over 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"{v} must be a number over 0")
+    return v
+
+
 def port_number(text: str) -> int:
     """argparse type: a TCP port, 1..65535."""
     v = positive_int(text)
     if v > 65535:
         raise argparse.ArgumentTypeError(f"{v} is not a TCP port (1-65535)")
     return v
+
+
+def non_negative(text: str) -> float:
+    """argparse type: a number of at least 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not v >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{v} must be at least 0")
+    return v
+
+
+def add_detector_option(p: argparse.ArgumentParser) -> None:
+    from faceattr.preprocess.detectors import DEFAULT_DETECTOR, detector_names
+
+    p.add_argument("--detector", choices=detector_names(), default=DEFAULT_DETECTOR,
+                   help=f"face detector (default: {DEFAULT_DETECTOR}; hog needs faceattr[hog])")
+
+
+def add_detection_options(p: argparse.ArgumentParser) -> None:
+    """``--detector``, ``--min-face``, ``--detector-score``: predict and serve."""
+    from faceattr.preprocess.faces import MIN_FACE
+
+    add_detector_option(p)
+    p.add_argument("--min-face", type=non_negative, default=MIN_FACE, metavar="PX",
+                   help=f"faces narrower than PX pixels are reported as skipped, without "
+                        f"attributes (default: {MIN_FACE})")
+    p.add_argument("--detector-score", type=non_negative, metavar="X",
+                   help="the detector's score threshold (default: the detector's own; "
+                        "yunet 0.6)")
+    p.add_argument("--detect-size", type=positive_int, metavar="PX",
+                   help="yunet: the longest side a picture is scanned at (default 1280; "
+                        "faces under ~1/40 of it are missed; a smaller picture is scanned at "
+                        "its own size, at least 640)")
+
+
+def detection_kwargs(args: argparse.Namespace) -> dict:
+    return {"detector": args.detector, "min_face": args.min_face,
+            "detector_score": args.detector_score, "detect_size": args.detect_size}
 
 
 def add_dataset_options(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -81,7 +132,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
     ds = dataset_from_args(args)
     summary = prepare(ds, args.out, size=args.size, workers=args.workers, force=args.force,
-                      progress=not args.quiet)
+                      progress=not args.quiet, detector=args.detector if args.detect else None)
     for msg in summary.failures[:5]:
         print(f"skipped: {msg}", file=sys.stderr)
     print(summary.line(args.out))
@@ -121,7 +172,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                   f"{args.out / 'changes.txt'}", file=sys.stderr)
     else:
         cfg = load_config(args.config, overrides)
-    result = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    result = train(cfg, args.out, resume=args.resume, progress=not args.quiet,
+                   time_limit=args.time_limit)
     if "model" in result:
         print(f"trained {result['epochs']} epochs; best validation mean accuracy "
               f"{result['best_val_mean_accuracy']:.2%}; model: {result['model']}")
@@ -141,7 +193,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     engine = load_engine(args.model, args.backend)
     ds = dataset_from_args(args)
     report = evaluate(engine, ds, threshold=args.threshold, mirror=args.mirror,
-                      detect=args.detect, progress=True)
+                      detect=args.detector if args.detect else False, progress=True)
     for msg in report["skipped"][:5]:
         print(f"skipped: {msg}", file=sys.stderr)
     print(format_markdown(report) if args.markdown else format_report(report))
@@ -221,7 +273,9 @@ def run_settings(rec, args: argparse.Namespace) -> dict:
     digest = hashlib.sha256(rec.engine.path.read_bytes()).hexdigest()[:16]
     return {"model": rec.engine.path.name, "model_sha256": digest,
             "backend": type(rec.engine).__name__, "threshold": str(args.threshold),
-            "mirror": bool(args.mirror), "detect": rec.detector is not None,
+            "mirror": bool(args.mirror),
+            "detect": rec.detector.name if rec.detector is not None else False,
+            "min_face": rec.pipeline.min_face, "detector_score": args.detector_score,
             "framing": rec.framing.name}
 
 
@@ -232,7 +286,7 @@ def print_prevalence(rows, attributes: list[str]) -> None:
     present = np.zeros(len(attributes))
     faces = 0
     for r in rows:
-        if r.get("error"):
+        if r.get("error") or r.get("skipped"):
             continue
         faces += 1
         present += [int(r[a]) for a in attributes]
@@ -253,7 +307,8 @@ def predict_ray(args: argparse.Namespace, files: list[Path], errors: list[str]) 
     model = args.model if is_bundled_name(args.model) else str(Path(args.model).resolve())
     options = {"model": model, "framing": args.framing, "threshold": args.threshold,
                "mirror": args.mirror, "backend": args.backend,
-               "detect": False if (args.no_detect or args.framing) else None}
+               "detect": False if (args.no_detect or args.framing) else None,
+               **detection_kwargs(args)}
     address = None if args.ray == "local" else args.ray
     started = time.perf_counter()
     parts = predict_on_ray([str(f.resolve()) for f in files], args.output, options, address,
@@ -288,17 +343,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.ray is not None:
         return predict_ray(args, files, errors)
     detect = not args.no_detect and args.framing is None
-    if detect:
-        from faceattr.preprocess.detect import detector_available
-
-        if not detector_available():
-            print("note: face detection is not installed (pip install dlib-bin); "
-                  "treating inputs as face crops", file=sys.stderr)
-            detect = False
     rec = Recognizer(args.model, framing=args.framing, threshold=args.threshold,
-                     mirror=args.mirror, backend=args.backend, detect=detect)
+                     mirror=args.mirror, backend=args.backend, detect=detect,
+                     **detection_kwargs(args))
     by_file: dict[str, list] = {}
-    failed, faces, table_rows, summary_rows = len(errors), 0, [], []
+    failed, faces, small, table_rows, summary_rows = len(errors), 0, 0, [], []
     with contextlib.ExitStack() as stack:
         results = None
         if args.output and args.format != "table":
@@ -323,6 +372,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 if not p.ok:
                     failed += 1
                     print(f"skipped: {p.error}", file=sys.stderr)
+                elif p.skipped:
+                    small += 1
+                    if args.annotate:
+                        by_file.setdefault(p.source, []).append(p)
                 else:
                     faces += 1
                     if args.annotate:
@@ -353,7 +406,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.output:
         print(f"wrote results to {args.output}", file=sys.stderr)
     if len(files) > 1 or args.output:  # the closing summary of a batch job
-        print(f"done: {len(todo)} images, {faces} faces, {failed} failed, "
+        tiny = f" (and {small} under --min-face, skipped)" if small else ""
+        print(f"done: {len(todo)} images, {faces} faces{tiny}, {failed} failed, "
               f"{len(todo) / max(seconds, 1e-9):.0f} images/s", file=sys.stderr)
     if failed:
         print(f"{failed} of {len(todo) + len(errors)} inputs failed", file=sys.stderr)
@@ -373,7 +427,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from faceattr.serving.app import serve
 
-    serve(args.model, args.host, args.port, args.workers)
+    serve(args.model, args.host, args.port, args.workers, **detection_kwargs(args))
     return 0
 
 
@@ -392,6 +446,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="side of the cached face square (px)")
     p.add_argument("--workers", type=positive_int, default=None, help="decoding processes")
     p.add_argument("--force", action="store_true", help="rebuild even if a cache exists")
+    p.add_argument("--detect", action="store_true",
+                   help="frame each image by its widest face found by --detector, aligned by "
+                        "its landmarks (no face: the dataset framing)")
+    add_detector_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prepare)
 
@@ -403,6 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training caches (overrides data.train)")
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, log, model)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--time-limit", type=positive_float, metavar="MINUTES",
+                   help="stop cleanly with a checkpoint before this many minutes (inside an "
+                        "epoch if need be); --resume continues")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
 
@@ -418,6 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detect", action="store_true",
                    help="go through face detection and landmark alignment; "
                         "images with no face found fall back to --framing")
+    add_detector_option(p)
     p.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto",
                    help="auto (default): onnxruntime for bundled models and .onnx files, "
                         "PyTorch for .safetensors files (needs faceattr[train])")
@@ -431,6 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-detect", action="store_true",
                    help="treat inputs as face crops (framing 'crop'); by default every face in "
                         "each picture is detected and aligned")
+    add_detection_options(p)
     p.add_argument("--annotate", type=Path, metavar="DIR",
                    help="write copies of the pictures with boxes and top attributes")
     p.add_argument("--threshold", default="0.5",
@@ -468,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=port_number, default=8000)
     p.add_argument("--workers", type=positive_int, default=4,
                    help="decoding and detection threads (the network batches across them)")
+    add_detection_options(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("framings", help="list the known source framings")

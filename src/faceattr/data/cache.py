@@ -26,8 +26,7 @@ from tqdm import tqdm
 from faceattr.data.dataset import Dataset
 from faceattr.data.shards import source_stat
 from faceattr.errors import FaceAttrError
-from faceattr.preprocess.framing import Framing, frame_face
-from faceattr.preprocess.image import open_image
+from faceattr.preprocess.faces import frame_files
 from faceattr.workers import process_pool
 
 FORMAT = "faceattr-cache/1"
@@ -35,8 +34,9 @@ PENDING, CACHED, FAILED = 0, 1, 2
 CHUNK = 256
 
 
-def _settings(ds: Dataset, size: int) -> dict:
-    return {"format": FORMAT, "size": size, "framing": ds.framing.to_dict()}
+def _settings(ds: Dataset, size: int, detector: str | None = None) -> dict:
+    return {"format": FORMAT, "size": size, "framing": ds.framing.to_dict(),
+            **({"detector": detector} if detector else {})}
 
 
 def _sources_fingerprint(ds: Dataset) -> str:
@@ -60,30 +60,16 @@ class PrepareSummary:
     seconds: float
     resumed_from: int
     failures: list[str]
+    fallback: int = 0  # with a detector: images with no face, framed by the dataset framing
 
     def line(self, out: Path) -> str:
         if self.resumed_from == self.cached + self.skipped:
             return f"{out}: up to date ({self.cached} images cached, {self.skipped} skipped)"
         extra = f", resumed after {self.resumed_from}" if self.resumed_from else ""
+        if self.fallback:
+            extra += f", no face found in {self.fallback} (framed as the dataset's framing)"
         return (f"{out}: {self.cached} images cached, {self.skipped} skipped, "
                 f"{self.seconds:.1f} s{extra}")
-
-
-def frame_chunk(args: tuple) -> tuple[np.ndarray, list[str | None]]:
-    """Worker: open and frame ``files`` under ``root``; returns pixels and per-file errors.
-    ``args``: (root, files, framing, size[, reduce_to]) (``reduce_to``: see ``decode``)."""
-    root, files, framing, size, *rest = args
-    reduce_to = rest[0] if rest else None
-    fr = Framing(**framing)
-    out = np.zeros((len(files), size, size, 3), dtype=np.uint8)
-    errors: list[str | None] = []
-    for i, rel in enumerate(files):
-        try:
-            out[i] = np.asarray(frame_face(open_image(Path(root) / rel, reduce_to), size, fr))
-            errors.append(None)
-        except FaceAttrError as e:
-            errors.append(str(e))
-    return out, errors
 
 
 def _write_json_atomic(path: Path, obj: dict) -> None:
@@ -93,11 +79,13 @@ def _write_json_atomic(path: Path, obj: dict) -> None:
 
 
 def prepare(ds: Dataset, out: Path, size: int = 64, workers: int | None = None,
-            force: bool = False, progress: bool = True) -> PrepareSummary:
-    """Build (or finish building) the cache for ``ds`` in ``out``."""
+            force: bool = False, progress: bool = True,
+            detector: str | None = None) -> PrepareSummary:
+    """Build (or finish building) the cache for ``ds`` in ``out``: every image through the face
+    pipeline, by the dataset framing or (``detector``) by its widest face found."""
     t0 = time.perf_counter()
     out = Path(out)
-    settings = _settings(ds, size)
+    settings = _settings(ds, size, detector)
     fingerprint = _sources_fingerprint(ds)
     meta_path = out / "meta.json"
     n = len(ds)
@@ -136,13 +124,16 @@ def prepare(ds: Dataset, out: Path, size: int = 64, workers: int | None = None,
         progress = False  # up to date: nothing to do
     chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
     root = str(ds.spec.images)
-    jobs = [(root, [ds.files[j] for j in c], ds.framing.to_dict(), size) for c in chunks]
+    jobs = [(root, [ds.files[j] for j in c], ds.framing.to_dict(), size, detector, {})
+            for c in chunks]
     workers = workers or min(8, os.cpu_count() or 1)
     failures: dict[str, str] = dict(meta.get("failures", {}))
+    fallback = int(meta.get("fallback", 0))
     bar = tqdm(total=n, initial=resumed_from, unit="img", disable=not progress,
                desc=f"prepare {out.name}")
     with process_pool(workers) as pool:
-        for idx, (arr, errs) in zip(chunks, pool.map(frame_chunk, jobs)):
+        for idx, (arr, errs, fell) in zip(chunks, pool.map(frame_files, jobs)):
+            fallback += sum(fell)
             images[idx] = arr
             images.flush()
             for j, err in zip(idx, errs):
@@ -153,11 +144,12 @@ def prepare(ds: Dataset, out: Path, size: int = 64, workers: int | None = None,
             bar.update(len(idx))
     bar.close()
     meta["failures"] = failures
+    meta["fallback"] = fallback
     meta["complete"] = True
     _write_json_atomic(meta_path, meta)
     cached = int((status == CACHED).sum())
     return PrepareSummary(cached, int((status == FAILED).sum()), time.perf_counter() - t0,
-                          resumed_from, sorted(failures.values()))
+                          resumed_from, sorted(failures.values()), fallback)
 
 
 @dataclass

@@ -46,10 +46,11 @@ class CacheBatches:
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.augment_cfg, self.seed, self.mean, self.std = augment_cfg, seed, mean, std
         self.rank, self.world, self.device = rank, world, torch.device(device)
-        self.epoch = 0
+        self.epoch, self.skip = 0, 0
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        """The epoch's order; ``skip``: start after that many batches (a resumed timed stop)."""
+        self.epoch, self.skip = epoch, skip
 
     def _order(self) -> np.ndarray:
         idx = self.indices
@@ -69,7 +70,8 @@ class CacheBatches:
         order = self._order()
         gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch * 7919 + self.rank)
         stop = len(self) * self.batch_size
-        for start in range(0, min(stop, len(order)), self.batch_size):
+        first = self.skip * self.batch_size
+        for start in range(first, min(stop, len(order)), self.batch_size):
             sel = np.sort(order[start:start + self.batch_size])
             x = to_unit(np.ascontiguousarray(self.images[sel]), self.device)
             if self.augment_cfg is not None:

@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from faceattr.data.cache import frame_chunk
 from faceattr.data.dataset import Dataset
 from faceattr.errors import FaceAttrError
 from faceattr.evaluation.consistency import violations
 from faceattr.evaluation.metrics import attribute_metrics, majority_baseline
 from faceattr.inference.base import EngineBase
+from faceattr.preprocess.detectors import DEFAULT_DETECTOR
+from faceattr.preprocess.faces import frame_files
 from faceattr.workers import process_pool
 
 
@@ -28,66 +29,17 @@ def _bar(results, chunks: list[list[str]], progress: bool, what: str):
             bar.update(len(c))
 
 
-def frame_dataset(ds: Dataset, size: int, workers: int = 2,
-                  progress: bool = False) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Frame every image of ``ds``; returns faces, their labels, and the errors of the rest."""
-    chunks = [ds.files[i:i + 256] for i in range(0, len(ds.files), 256)]
-    # decoded as `faceattr predict --no-detect` decodes (JPEG draft), so the figures hold for it
-    jobs = [(str(ds.spec.images), c, ds.framing.to_dict(), size,
-             ds.framing.min_decode_side(size)) for c in chunks]
-    faces, keep, errors = [], [], []
-    with process_pool(workers) as pool:
-        for arr, errs in _bar(pool.map(frame_chunk, jobs), chunks, progress, "framing"):
-            ok = [e is None for e in errs]
-            faces.append(arr[ok])
-            keep.extend(ok)
-            errors.extend(e for e in errs if e is not None)
-    return np.concatenate(faces), ds.labels[np.asarray(keep)], errors
-
-
-_DETECTOR = None
-
-
-def detect_chunk(args: tuple[str, list[str], dict, int]) -> tuple[np.ndarray, list, list[bool]]:
-    """Worker: detect and align the largest face of each file; fall back to the dataset framing
-    when no face is found. Returns pixels, per-file errors and which files fell back."""
-    from faceattr.preprocess.detect import DLIB5_TEMPLATE, FaceDetector, largest
-    from faceattr.preprocess.framing import Framing, frame_face
-    from faceattr.preprocess.image import open_image
-
-    global _DETECTOR
-    if _DETECTOR is None:
-        _DETECTOR = FaceDetector()
-    root, files, framing, size = args
-    out = np.zeros((len(files), size, size, 3), dtype=np.uint8)
-    errors: list[str | None] = []
-    fallback: list[bool] = []
-    for i, rel in enumerate(files):
-        try:
-            image = open_image(Path(root) / rel)
-        except FaceAttrError as e:
-            errors.append(str(e))
-            fallback.append(False)
-            continue
-        faces = _DETECTOR.detect(image)
-        if faces:
-            face = faces[largest(faces)]
-            out[i] = np.asarray(frame_face(image, size, landmarks=face.landmarks,
-                                           template=DLIB5_TEMPLATE))
-        else:
-            out[i] = np.asarray(frame_face(image, size, Framing(**framing)))
-        errors.append(None)
-        fallback.append(not faces)
-    return out, errors, fallback
-
-
-def frame_dataset_detect(ds: Dataset, size: int, workers: int = 2, progress: bool = False):
-    """Like :func:`frame_dataset`, through face detection and landmark alignment."""
+def frame_dataset(ds: Dataset, size: int, workers: int = 2, progress: bool = False,
+                  detector: str | None = None) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+    """Frame every image of ``ds`` through the face pipeline (as ``faceattr predict`` reads
+    them): by the dataset framing, or with ``detector`` by the widest face found (no face: the
+    framing). Returns faces, their labels, the errors of the rest, and how many fell back."""
     chunks = [ds.files[i:i + 64] for i in range(0, len(ds.files), 64)]
-    jobs = [(str(ds.spec.images), c, ds.framing.to_dict(), size) for c in chunks]
+    jobs = [(str(ds.spec.images), c, ds.framing.to_dict(), size, detector, {}) for c in chunks]
     faces, keep, errors, fallback = [], [], [], 0
+    what = "detecting" if detector else "framing"
     with process_pool(workers) as pool:
-        for arr, errs, fb in _bar(pool.map(detect_chunk, jobs), chunks, progress, "detecting"):
+        for arr, errs, fb in _bar(pool.map(frame_files, jobs), chunks, progress, what):
             ok = [e is None for e in errs]
             faces.append(arr[ok])
             keep.extend(ok)
@@ -97,7 +49,8 @@ def frame_dataset_detect(ds: Dataset, size: int, workers: int = 2, progress: boo
 
 
 def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bool = False,
-             workers: int = 2, detect: bool = False, progress: bool = False) -> dict[str, Any]:
+             workers: int = 2, detect: bool | str = False,
+             progress: bool = False) -> dict[str, Any]:
     """All the numbers ``faceattr evaluate`` reports."""
     if list(ds.attributes) != engine.attributes:
         missing = [a for a in engine.attributes if a not in ds.attributes]
@@ -105,12 +58,9 @@ def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bo
             raise FaceAttrError(f"{ds.spec.labels} lacks attributes the model predicts: "
                                 f"{', '.join(missing[:5])}")
     cols = [list(ds.attributes).index(a) for a in engine.attributes]
-    fallback = 0
-    if detect:
-        faces, labels, errors, fallback = frame_dataset_detect(ds, engine.input_size, workers,
-                                                               progress)
-    else:
-        faces, labels, errors = frame_dataset(ds, engine.input_size, workers, progress)
+    faces, labels, errors, fallback = frame_dataset(
+        ds, engine.input_size, workers, progress,
+        (DEFAULT_DETECTOR if detect is True else detect) or None)
     labels = labels[:, cols]
     probs = engine.probabilities(faces, mirror=mirror)
     pred = (probs >= engine.thresholds(threshold)[None]).astype(np.uint8)

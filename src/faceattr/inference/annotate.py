@@ -33,15 +33,16 @@ def annotate(source: Path, preds: list[Prediction], out_dir: Path, top: int = 4)
         if p.face is None:
             continue
         x0, y0, x1, y1 = p.face.box
-        draw.rectangle((x0, y0, x1, y1), outline=(59, 125, 221), width=width)
+        colour = (150, 150, 150) if p.skipped else (59, 125, 221)
+        draw.rectangle((x0, y0, x1, y1), outline=colour, width=width)
         for x, y in p.face.landmarks:
             draw.ellipse((x - width, y - width, x + width, y + width), fill=(255, 80, 80))
-        label = f"{p.face_index}: " + (", ".join(a.replace("_", " ")
-                                                 for a in p.present[:top]) or "(none)")
+        label = f"{p.face_index}: " + ("too small" if p.skipped else ", ".join(
+            a.replace("_", " ") for a in p.present[:top]) or "(none)")
         tw = draw.textlength(label)
         rect = free_spot((x0, y1, x0 + tw + 6, y1 + 14), placed)
         placed.append(rect)
-        draw.rectangle(rect, fill=(59, 125, 221))
+        draw.rectangle(rect, fill=colour)
         draw.text((rect[0] + 3, rect[1] + 1), label, fill="white")
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / (source.stem + ".annotated.jpg")

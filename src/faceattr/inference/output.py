@@ -23,7 +23,7 @@ def write_table(preds: list[Prediction], thresholds: dict[str, float], out: Text
     """One face: every attribute with probability, threshold and decision. Several: one line
     per face (with its index and box) with the attributes decided present."""
     ok = [p for p in preds if p.ok]
-    if len(preds) == 1 and ok:
+    if len(preds) == 1 and ok and not ok[0].skipped:
         p = ok[0]
         out.write(f"{_where(p)}\n{'attribute':22s} {'prob':>6s} {'thresh':>6s}  present\n")
         for a in sorted(p.probabilities, key=lambda a: -p.probabilities[a]):
@@ -33,7 +33,8 @@ def write_table(preds: list[Prediction], thresholds: dict[str, float], out: Text
                       f"{bar}\n")
         return
     for p in ok:
-        out.write(f"{_where(p)}: {', '.join(p.present) or '(none)'}\n")
+        what = f"skipped ({p.skipped})" if p.skipped else ", ".join(p.present) or "(none)"
+        out.write(f"{_where(p)}: {what}\n")
 
 
 def write_jsonl(preds: Iterable[Prediction], out: TextIO) -> None:

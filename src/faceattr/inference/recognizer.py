@@ -21,11 +21,9 @@ from PIL import Image
 
 from faceattr.errors import FaceAttrError
 from faceattr.inference.backends import load_engine
-from faceattr.preprocess.detect import DLIB5_TEMPLATE, DetectedFace, largest
-from faceattr.preprocess.framing import Framing, frame_face, get_framing
-from faceattr.preprocess.image import decode, to_pil
-
-ImageInput = str | Path | Image.Image | np.ndarray
+from faceattr.preprocess.detectors import DEFAULT_DETECTOR, DetectedFace, Detector, largest
+from faceattr.preprocess.faces import MIN_FACE, FacePipeline, ImageInput, PictureFaces
+from faceattr.preprocess.framing import Framing
 
 
 @dataclass
@@ -41,7 +39,13 @@ class Prediction:
 
     @property
     def ok(self) -> bool:
+        """The input was read (a skipped face is not a failure, but has no attributes)."""
         return self.error is None
+
+    @property
+    def skipped(self) -> str | None:
+        """Why this face has no attributes (too small), or None."""
+        return self.face.skipped if self.face is not None else None
 
     @property
     def present(self) -> list[str]:
@@ -56,7 +60,7 @@ class Prediction:
             out.update(self.face.to_dict())
         if self.error is not None:
             out["error"] = self.error
-        else:
+        elif not self.skipped:
             out["probabilities"] = dict(self.probabilities)
             out["decisions"] = dict(self.decisions)
         return out
@@ -75,31 +79,40 @@ class Recognizer:
     ``mirror`` averages each face with its mirror image. ``model`` is a bundled model's name
     (``"fast"``, the default) or a file; ``backend="auto"`` runs
     bundled models and ``.onnx`` files with onnxruntime (torch is never imported) and
-    ``.safetensors`` files with PyTorch. ``detect`` (default: when the detector is installed,
-    as for ``faceattr predict`` and the service) finds every
-    face in a photo and aligns it by its landmarks: then each face is one :class:`Prediction`
-    (left to right), and a photo without a face gives one with ``error`` set. ``detect=False``
-    takes every input as a face crop of ``framing``.
+    ``.safetensors`` files with PyTorch. With ``detect`` (the default, as for
+    ``faceattr predict`` and the service) every face of a photo is found by ``detector``
+    (``"yunet"``, the default, or ``"hog"``, or a :class:`Detector`) and aligned by its
+    landmarks: each face is one :class:`Prediction` (left to right), a face narrower than
+    ``min_face`` pixels is reported with ``skipped`` set and no attributes, and a photo without a
+    face gives one prediction with ``error`` set. ``detect=False`` takes every input as a face
+    crop of ``framing``. ``detector_score``: the detector's score threshold, ``detect_size``:
+    the longest side a picture is scanned at (the detector's defaults when None).
     """
 
     def __init__(self, model: str | Path | None = None, *, framing: str | None = None,
                  threshold: str | float = 0.5, mirror: bool = False,
                  threads: int | None = None, backend: str = "auto",
-                 detect: bool | None = None) -> None:
+                 detect: bool | None = None, detector: str | Detector = DEFAULT_DETECTOR,
+                 min_face: float = MIN_FACE, detector_score: float | None = None,
+                 detect_size: int | None = None) -> None:
         self.engine = load_engine(model, backend, threads=threads)
         self._pools: dict[int, ThreadPoolExecutor] = {}
-        self.detector = None
-        if detect is None:  # the one default of CLI, API and service: detect when installed
-            from faceattr.preprocess.detect import detector_available
-
-            detect = detector_available()
-        if detect:
-            from faceattr.preprocess.detect import FaceDetector
-
-            self.detector = FaceDetector()
-        self.framing: Framing = get_framing(framing)
+        if detect is None:  # the one default of CLI, API and service
+            detect = True
+        self.pipeline = FacePipeline(self.engine.input_size, detector if detect else None,
+                                     framing, min_face=min_face,
+                                     detector_options={"score": detector_score,
+                                                       "max_size": detect_size})
         self.thresholds = self.engine.thresholds(str(threshold))
         self.mirror = mirror
+
+    @property
+    def detector(self) -> Detector | None:
+        return self.pipeline.detector
+
+    @property
+    def framing(self) -> Framing:
+        return self.pipeline.framing
 
     @classmethod
     def load(cls, path: str | Path, **kwargs: Any) -> Recognizer:
@@ -110,23 +123,17 @@ class Recognizer:
     def attributes(self) -> list[str]:
         return self.engine.attributes
 
-    @property
-    def reduce_to(self) -> int | None:
-        """Without detection a JPEG is decoded at reduced scale (``draft``) as far as its face
-        square stays at least the network's input size; with detection, in full."""
-        if self.detector is not None:
-            return None
-        return self.framing.min_decode_side(self.engine.input_size)
-
     def read(self, image: ImageInput | bytes, name: str | None = None) -> Image.Image:
         """Decode an input as every surface does (the service passes uploaded bytes)."""
-        if isinstance(image, bytes):
-            return decode(image, name, reduce_to=self.reduce_to)
-        return to_pil(image, reduce_to=self.reduce_to)
+        return self.pipeline.read(image, name)
 
     def frame(self, image: ImageInput) -> np.ndarray:
-        """The canonical face square the model sees, as uint8 (S, S, 3)."""
-        return np.asarray(frame_face(self.read(image), self.engine.input_size, self.framing))
+        """The canonical face square the model sees (of the widest face, with detection),
+        as uint8 (S, S, 3)."""
+        got = self.pipeline.faces(image).usable
+        if not got:
+            raise FaceAttrError(f"{_describe(image, 0)}: no face found")
+        return got[largest([f.detection for f in got])].pixels if self.detector else got[0].pixels
 
     def predict(self, image: ImageInput) -> Prediction:
         """Attributes of one image (with detection: of its largest face); raises
@@ -134,9 +141,13 @@ class Recognizer:
         preds = self.predict_batch([image])
         if preds[0].error is not None:
             raise FaceAttrError(preds[0].error)
-        if len(preds) == 1:
-            return preds[0]
-        return preds[largest([p.face for p in preds])]
+        usable = [p for p in preds if not p.skipped]
+        if not usable:
+            raise FaceAttrError(f"{preds[0].source}: no face of at least "
+                                f"{self.pipeline.min_face:g} px found ({preds[0].skipped})")
+        if len(usable) == 1:
+            return usable[0]
+        return usable[largest([p.face for p in usable])]
 
     def predict_faces(self, image: ImageInput) -> list[Prediction]:
         """One prediction per face found in ``image`` (needs ``detect=True``), left to right."""
@@ -157,16 +168,16 @@ class Recognizer:
         """Like :meth:`predict_batch`, in input order, as results come.
 
         A pipeline: ``workers`` threads (default: one per core) decode, detect and frame up to
-        two batches ahead while the network runs on the batch before (Pillow, dlib and ONNX
+        two batches ahead while the network runs on the batch before (Pillow and ONNX
         Runtime all release the GIL while they work).
         """
         workers = workers or max(2, os.cpu_count() or 1)
         ahead = 2 * batch_size
         source = enumerate(images)
         pending: deque = deque()
-        batch: list[tuple[int, ImageInput, list | str]] = []
+        batch: list[tuple[int, ImageInput, PictureFaces | str]] = []
 
-        def frame(image: ImageInput) -> list | str:
+        def frame(image: ImageInput) -> PictureFaces | str:
             try:
                 return self.faces(image)
             except FaceAttrError as e:
@@ -197,34 +208,37 @@ class Recognizer:
             self._pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="frame")
         return self._pools[workers]
 
-    def faces(self, image: ImageInput) -> list[tuple[np.ndarray, DetectedFace | None]]:
-        """The aligned face squares of one image (with detection), or its framed crop."""
-        pil = self.read(image)
-        if self.detector is None:
-            return [(self.frame(pil), None)]
-        return [(np.asarray(frame_face(pil, self.engine.input_size, landmarks=f.landmarks,
-                                       template=DLIB5_TEMPLATE)), f)
-                for f in self.detector.detect(pil)]
+    def faces(self, image: ImageInput | bytes, name: str | None = None) -> PictureFaces:
+        """The faces of one picture (with detection) or its framed crop, through the one face
+        pipeline (:class:`~faceattr.preprocess.faces.FacePipeline`)."""
+        return self.pipeline.faces(image, name)
 
-    def _emit(self, batch: list[tuple[int, ImageInput, list | str]]) -> Iterator[Prediction]:
-        """Run the network once over the faces of ``batch``; one prediction per face."""
-        framed = [f for _, _, f in batch]
-        good = [face for f in framed if not isinstance(f, str) for face, _ in f]
+    def predictions(self, name: str, faces: PictureFaces | str, probs: Iterator[np.ndarray],
+                    thresholds: np.ndarray | None = None) -> list[Prediction]:
+        """The predictions of one picture from its faces and the network's probabilities for
+        its usable faces, in order (``faces`` may be the error message of a failed input)."""
+        if isinstance(faces, str):
+            return [Prediction(name, error=faces)]
+        if not faces.faces:
+            return [Prediction(name, error=f"{name}: no face found")]
+        cut = self.thresholds if thresholds is None else thresholds
+        out = []
+        for k, face in enumerate(faces.faces):
+            if face.pixels is None:
+                out.append(Prediction(name, face=face.detection, face_index=k))
+                continue
+            p = next(probs)
+            out.append(Prediction(
+                name, {a: float(v) for a, v in zip(self.attributes, p)},
+                {a: bool(v >= t) for a, v, t in zip(self.attributes, p, cut)},
+                face=face.detection, face_index=k))
+        return out
+
+    def _emit(self, batch: list[tuple[int, ImageInput, PictureFaces | str]]
+              ) -> Iterator[Prediction]:
+        """Run the network once over the usable faces of ``batch``; one prediction per face."""
+        good = [f.pixels for _, _, got in batch if not isinstance(got, str) for f in got.usable]
         probs = iter(self.engine.probabilities(np.stack(good), mirror=self.mirror)
                      if good else [])
-        for i, image, f in batch:
-            name = _describe(image, i)
-            if isinstance(f, str):
-                yield Prediction(name, error=f)
-                continue
-            if not f:
-                yield Prediction(name, error=f"{name}: no face found")
-                continue
-            for k, (_, det) in enumerate(f):
-                p = next(probs)
-                yield Prediction(
-                    name,
-                    {a: float(v) for a, v in zip(self.attributes, p)},
-                    {a: bool(v >= t) for a, v, t in zip(self.attributes, p, self.thresholds)},
-                    face=det, face_index=k,
-                )
+        for i, image, got in batch:
+            yield from self.predictions(_describe(image, i), got, probs)

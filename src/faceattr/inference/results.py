@@ -32,7 +32,8 @@ FLUSH_SECONDS = float(os.environ.get("FACEATTR_FLUSH_SECONDS", "2"))  # at most 
 
 def columns(attributes: list[str]) -> list[str]:
     """The flat columns of a result row."""
-    return ["file", "face", *BOX, "error", *(f"{a}_prob" for a in attributes), *attributes]
+    return ["file", "face", *BOX, "error", "skipped", *(f"{a}_prob" for a in attributes),
+            *attributes]
 
 
 def safe_name(name: str) -> str:
@@ -41,14 +42,16 @@ def safe_name(name: str) -> str:
 
 
 def row_of(p: Prediction, attributes: list[str]) -> dict[str, Any]:
-    """The flat record of one face (or of an input that failed)."""
+    """The flat record of one face (or of an input that failed). A skipped face (smaller than
+    the minimum) has its box and the reason, and no attributes."""
     box = [round(float(v), 1) for v in p.face.box] if p.face is not None else [None] * 4
     row: dict[str, Any] = {"file": safe_name(p.source), "face": p.face_index if p.ok else None,
-                           **dict(zip(BOX, box)), "error": p.error}
+                           **dict(zip(BOX, box)), "error": p.error, "skipped": p.skipped}
+    has = p.ok and not p.skipped
     for a in attributes:
-        row[f"{a}_prob"] = round(p.probabilities[a], 5) if p.ok else None
+        row[f"{a}_prob"] = round(p.probabilities[a], 5) if has else None
     for a in attributes:
-        row[a] = int(p.decisions[a]) if p.ok else None
+        row[a] = int(p.decisions[a]) if has else None
     return row
 
 
@@ -211,6 +214,7 @@ def parquet_schema(attributes: list[str]):
 
     return pa.schema([("file", pa.string()), ("face", pa.int32()),
                       *((b, pa.float32()) for b in BOX), ("error", pa.string()),
+                      ("skipped", pa.string()),
                       *((f"{a}_prob", pa.float32()) for a in attributes),
                       *((a, pa.int8()) for a in attributes)])
 

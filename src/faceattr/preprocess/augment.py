@@ -27,6 +27,7 @@ class AugmentConfig:
     contrast: float = 0.25
     saturation: float = 0.25
     border: float = 0.0  # probability of blanking what the tight 108 crop leaves out
+    grey: float = 0.0  # probability of turning the face into greyscale (a black-and-white photo)
 
 
 def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
@@ -57,7 +58,16 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.
     x = (x - m) * u(1 - cfg.contrast, 1 + cfg.contrast).view(b, 1, 1, 1) + m
     grey = x.mean(dim=1, keepdim=True)
     x = (x - grey) * u(1 - cfg.saturation, 1 + cfg.saturation).view(b, 1, 1, 1) + grey
+    if cfg.grey > 0:  # drawn last so that runs with grey = 0 keep their random stream
+        which = (torch.rand(b, generator=gen) < cfg.grey).to(x.device).view(b, 1, 1, 1)
+        x = torch.where(which, to_grey(x), x)
     return x.clamp_(0.0, 1.0)
+
+
+def to_grey(x: torch.Tensor) -> torch.Tensor:
+    """ITU-R 601 luma (what Pillow's ``convert("L")`` computes), repeated over the 3 channels."""
+    w = torch.tensor([0.299, 0.587, 0.114], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x * w).sum(dim=1, keepdim=True).expand_as(x)
 
 
 def blank_border(x: torch.Tensor, which: torch.Tensor) -> torch.Tensor:

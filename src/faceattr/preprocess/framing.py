@@ -146,9 +146,7 @@ def frame_face(
     """
     image = image.convert("RGB")
     if landmarks is not None:
-        m = similarity_from_landmarks(landmarks, size, template)
-        return image.transform((size, size), Image.Transform.AFFINE, tuple(m.ravel()),
-                               Image.Resampling.BILINEAR, fillcolor=FILL)
+        return align(image, similarity_from_landmarks(landmarks, size, template), size)
     if box is not None:
         square = square_from_box(box)
     else:
@@ -156,6 +154,31 @@ def frame_face(
             framing = get_framing(framing)
         square = framing.square(*image.size)
     return resize_square(image, square, size)
+
+
+def align(image: Image.Image, m: np.ndarray, size: int) -> Image.Image:
+    """Resample ``image`` through the similarity ``m`` (output pixel -> source pixel) into a
+    ``size`` x ``size`` square. Shrinking by a lot, the face's region is first reduced with a
+    box filter, as :func:`resize_square` does, so a big face is not aliased."""
+    step = math.sqrt(abs(np.linalg.det(m[:, :2])))  # source pixels per output pixel
+    factor = int(step // 2)
+    if factor >= 2:
+        corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]]) @ m.T
+        x0, y0 = np.floor(corners.min(0)).astype(int) - factor
+        x1, y1 = np.ceil(corners.max(0)).astype(int) + factor
+        # cut the region (outside the picture: the fill grey), then reduce it
+        region = image.crop((int(x0), int(y0), int(x1), int(y1)))
+        if (x0 < 0 or y0 < 0 or x1 > image.width or y1 > image.height):
+            back = Image.new("RGB", region.size, FILL)
+            back.paste(image.crop((max(0, x0), max(0, y0), min(image.width, x1),
+                                   min(image.height, y1))), (max(0, -x0), max(0, -y0)))
+            region = back
+        image = region.reduce(factor)
+        m = m.copy()
+        m[:, 2] -= [x0, y0]
+        m /= factor
+    return image.transform((size, size), Image.Transform.AFFINE, tuple(m.ravel()),
+                           Image.Resampling.BILINEAR, fillcolor=FILL)
 
 
 def resize_square(image: Image.Image, square: tuple[float, float, float, float],

@@ -72,6 +72,15 @@ def decode(source: str | Path | bytes, name: str | None = None,
     cheaper than decoding in full) as long as its shorter side stays at least this many pixels.
     Raises :class:`FaceAttrError` (or its subclasses) with a message that starts with ``name``.
     """
+    return decode_reduced(source, name, short=reduce_to)[0]
+
+
+def decode_reduced(source: str | Path | bytes, name: str | None = None, *,
+                   short: int | None = None, long: int | None = None
+                   ) -> tuple[Image.Image, float]:
+    """Like :func:`decode`, reduced as far as JPEG ``draft`` allows while the shorter side stays
+    at least ``short`` and the longer side at least ``long`` pixels; returns the picture and its
+    scale (the full picture's width over the decoded one's: 1, 2, 4 or 8)."""
     if isinstance(source, bytes):
         name, fp = name or "upload", io.BytesIO(source)
     else:
@@ -87,13 +96,15 @@ def decode(source: str | Path | bytes, name: str | None = None,
             im = Image.open(fp)
         with im:
             check_size(*im.size, name)
-            if reduce_to and im.format == "JPEG":
+            full = im.size
+            if (short or long) and im.format == "JPEG":
                 w, h = im.size
-                k = reduce_to / min(w, h)
+                k = max((short or 0) / min(w, h), (long or 0) / max(w, h))
                 if k < 1:
                     im.draft("RGB", (math.ceil(w * k), math.ceil(h * k)))
             im.load()
-            return to_rgb(ImageOps.exif_transpose(im))
+            scale = full[0] / im.size[0]
+            return to_rgb(ImageOps.exif_transpose(im)), scale
     except FaceAttrError:
         raise
     except FileNotFoundError:

@@ -19,12 +19,13 @@ from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from PIL import Image
 from pydantic import BaseModel, Field
 
 from faceattr import __version__
 from faceattr.errors import FaceAttrError, ImageTooLarge, UnreadableImage
 from faceattr.inference.recognizer import Recognizer
+from faceattr.preprocess.detectors import DEFAULT_DETECTOR
+from faceattr.preprocess.faces import MIN_FACE, PictureFaces
 from faceattr.serving.batching import MicroBatcher
 from faceattr.serving.groups import attribute_groups
 
@@ -36,8 +37,11 @@ class Face(BaseModel):
     box: list[float] = Field(description="[left, top, right, bottom] of the face, px")
     landmarks: list[list[float]] | None = Field(
         None, description="5 landmarks (x, y), when the face was detected")
-    probabilities: dict[str, float]
-    decisions: dict[str, bool]
+    score: float | None = Field(None, description="the detector's score, when detected")
+    skipped: str | None = Field(
+        None, description="why this face has no attributes (smaller than the minimum size)")
+    probabilities: dict[str, float] = {}
+    decisions: dict[str, bool] = {}
 
 
 class ImageResult(BaseModel):
@@ -66,6 +70,8 @@ class Health(BaseModel):
     status: str
     version: str
     model: str
+    detector: str | None = Field(description="the face detector, or null: inputs are crops")
+    min_face: float = Field(description="faces narrower than this (px) get no attributes")
 
 
 def upload_name(filename: str | None) -> str:
@@ -82,12 +88,12 @@ def http_status(error: FaceAttrError) -> int:
 
 
 def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 64,
-               max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
-    """Build the application around one loaded model."""
-    from faceattr.preprocess.detect import detector_available
-
-    detect = detector_available()  # find every face when the detect extra is installed
-    rec = Recognizer(model, detect=detect)
+               max_upload_bytes: int = MAX_UPLOAD_BYTES, detector: str = DEFAULT_DETECTOR,
+               min_face: float = MIN_FACE, detector_score: float | None = None,
+               detect_size: int | None = None, detect: bool = True) -> FastAPI:
+    """Build the application around one loaded model and face detector."""
+    rec = Recognizer(model, detect=detect, detector=detector, min_face=min_face,
+                     detector_score=detector_score, detect_size=detect_size)
     thresholds = {mode: rec.engine.thresholds(mode) for mode in ("0.5", "tuned")}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infer")
     batcher = MicroBatcher(rec.engine)  # concurrent requests share network calls
@@ -104,7 +110,9 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
 
     @app.get("/healthz", response_model=Health)
     def healthz() -> Health:
-        return Health(status="ok", version=__version__, model=model_name)
+        return Health(status="ok", version=__version__, model=model_name,
+                      detector=rec.detector.name if rec.detector else None,
+                      min_face=rec.pipeline.min_face)
 
     @app.get("/v1/attributes", response_model=AttributesResponse)
     def attributes() -> AttributesResponse:
@@ -116,19 +124,20 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
             groups=attribute_groups(attrs))
 
     def infer(uploads: list[tuple[str, bytes | FaceAttrError]]):
-        """In the worker pool: decode each upload, find its faces, run the network once."""
-        decoded: list[tuple[Image.Image | None, list, FaceAttrError | None]] = []
+        """In the worker pool: each upload through the face pipeline, then the network once
+        (batched with concurrent requests)."""
+        found: list[PictureFaces | FaceAttrError] = []
         for name, data in uploads:
             try:
                 if isinstance(data, FaceAttrError):
                     raise data
-                im = rec.read(data, name)
-                decoded.append((im, rec.faces(im), None))
+                found.append(rec.faces(data, name))
             except FaceAttrError as e:
-                decoded.append((None, [], e))
-        squares = [sq for _, faces, _ in decoded for sq, _ in faces]
+                found.append(e)
+        squares = [f.pixels for got in found if not isinstance(got, FaceAttrError)
+                   for f in got.usable]
         probs = batcher(np.stack(squares)) if squares else np.zeros((0, 0))
-        return decoded, probs
+        return found, probs
 
     @app.post("/v1/predict", response_model=PredictResponse)
     async def predict(
@@ -155,28 +164,29 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
             raise HTTPException(503, "server busy: too many requests waiting; retry shortly")
         async with slots:
             loop = asyncio.get_running_loop()
-            decoded, probs = await loop.run_in_executor(pool, infer, uploads)
-        failed = [e for _, _, e in decoded if e is not None]
-        if len(failed) == len(decoded):  # nothing usable: the first file's own status
+            found, probs = await loop.run_in_executor(pool, infer, uploads)
+        failed = [e for e in found if isinstance(e, FaceAttrError)]
+        if len(failed) == len(found):  # nothing usable: the first file's own status
             raise HTTPException(http_status(failed[0]), str(failed[0]))
-        attrs, k = rec.attributes, 0
+        probs_left = iter(probs)
         results = []
-        for (name, _), (im, faces, err) in zip(uploads, decoded):
-            if err is not None:
-                results.append(ImageResult(file=name, status=http_status(err), error=str(err)))
+        for (name, _), got in zip(uploads, found):
+            if isinstance(got, FaceAttrError):
+                results.append(ImageResult(file=name, status=http_status(got), error=str(got)))
                 continue
-            res = ImageResult(file=name, width=im.width, height=im.height)
-            for _, det in faces:
-                p = probs[k]
-                k += 1
-                square = det.box if det is not None else rec.framing.square(im.width, im.height)
+            res = ImageResult(file=name, width=got.width, height=got.height)
+            # the recognizer's own assembly of predictions, as predict and the API use it
+            for p in rec.predictions(name, got, probs_left, cut):
+                if p.error is not None:
+                    res.error = p.error
+                    continue
+                det = p.face
+                box = det.box if det is not None else rec.framing.square(got.width, got.height)
                 res.faces.append(Face(
-                    box=[round(float(v), 1) for v in square],
+                    box=[round(float(v), 1) for v in box],
                     landmarks=None if det is None else np.round(det.landmarks, 1).tolist(),
-                    probabilities={a: float(v) for a, v in zip(attrs, p)},
-                    decisions={a: bool(v >= t) for a, v, t in zip(attrs, p, cut)}))
-            if not faces:
-                res.error = f"{res.file}: no face found"
+                    score=None if det is None else round(det.score, 3), skipped=p.skipped,
+                    probabilities=p.probabilities, decisions=p.decisions))
             results.append(res)
         return PredictResponse(model=model_name, threshold=threshold, results=results)
 
@@ -191,7 +201,10 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
     return app
 
 
-def serve(model: str | Path | None, host: str, port: int, workers: int) -> None:
+def serve(model: str | Path | None, host: str, port: int, workers: int, **detection) -> None:
+    """Run the service (``detection``: ``detector``, ``min_face``, ``detector_score``,
+    ``detect_size``)."""
     import uvicorn
 
-    uvicorn.run(create_app(model, workers=workers), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(model, workers=workers, **detection), host=host, port=port,
+                log_level="info")

@@ -106,7 +106,7 @@ _RANGES: dict[str, tuple[float | list | None, float | list | None]] = {
     "data.val_fraction": (0, [1]), "data.val_limit": (0, None), "data.limit": (0, None),
     "model.input_size": (16, None), "model.task_dim": (1, None), "model.lstm_hidden": (1, None),
     "model.dropout": (0, [1]), "loss.ema": (0, [1]), "augment.flip": (0, 1),
-    "augment.border": (0, 1),
+    "augment.border": (0, 1), "augment.grey": (0, 1),
     **{f"augment.{k}": (0, None) for k in ("scale", "shift", "rotate", "brightness", "contrast",
                                           "saturation")},
 }

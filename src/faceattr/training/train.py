@@ -37,6 +37,9 @@ LOG_FIELDS = ["epoch", "step", "lr", "train_loss", "val_loss", "val_mean_accurac
               "val_balanced_accuracy", "images_per_s", "seconds"]
 
 
+SAVE_SECONDS = 20.0  # kept free before --time-limit for writing the checkpoint and leaving
+
+
 def lr_at(step: int, total: int, cfg: dict) -> float:
     """Linear warm-up, then cosine decay to 1% of the peak."""
     peak, warm = cfg["lr"], cfg["warmup_steps"]
@@ -99,8 +102,13 @@ def setup_distributed() -> tuple[int, int, int]:
 
 
 def train(cfg: dict[str, Any], out: Path, resume: bool = False,
-          progress: bool = True) -> dict[str, Any]:
-    """Train a model as ``cfg`` says; write checkpoints, a CSV log and ``model.safetensors``."""
+          progress: bool = True, time_limit: float | None = None) -> dict[str, Any]:
+    """Train a model as ``cfg`` says; write checkpoints, a CSV log and ``model.safetensors``.
+
+    ``time_limit`` (minutes): stop cleanly before it, with a checkpoint (inside an epoch if need
+    be: ``resume`` then continues from the next batch), and return ``{"stopped": True, ...}``
+    without writing the model.
+    """
     validate(cfg)
     rank, world, local_rank = setup_distributed()
     master = rank == 0
@@ -180,16 +188,37 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
 
     # ---- the loop ----------------------------------------------------------------------------
     started = time.perf_counter()
+    # --time-limit: stop this long before it (a checkpoint's write), keeping room for the
+    # validation that ends an epoch (its last duration; a minute until one is measured)
+    deadline = started + 60 * time_limit - SAVE_SECONDS if time_limit else None
+    val_seconds = 60.0
+    skip = int(state.pop("batch", 0))  # batches of state["epoch"] done before a timed stop
     for epoch in range(state["epoch"], tcfg["epochs"]):
         if tcfg["max_minutes"] and time.perf_counter() - started > 60 * tcfg["max_minutes"]:
             if master:
                 print(f"stopping after {epoch} epochs: train.max_minutes reached", flush=True)
             break
-        train_batches.set_epoch(epoch)
+        train_batches.set_epoch(epoch, skip)
         t0, seen, loss_sum = time.perf_counter(), 0, torch.zeros((), device=device)
         bar = tqdm(train_batches, desc=f"epoch {epoch + 1}/{tcfg['epochs']}", unit="batch",
-                   disable=not (progress and master), leave=False)
+                   disable=not (progress and master), leave=False, initial=skip,
+                   total=len(train_batches))
+        done = skip
         for x, y in bar:
+            if deadline is not None and out_of_time(deadline - val_seconds, world, done):
+                bar.close()
+                state["batch"] = done
+                if master:
+                    save_checkpoint(ckpt_last, modules, opt, state)
+                    print(f"stopped at the time limit, in epoch {epoch + 1}/{tcfg['epochs']} "
+                          f"after batch {done}/{len(train_batches)}; best validation mean "
+                          f"accuracy so far {state['best']:.2%}; continue with: faceattr "
+                          f"train --out {out} --resume", flush=True)
+                if world > 1:
+                    dist.destroy_process_group()
+                return {"stopped": True, "epochs": epoch, "batch": done,
+                        "best_val_mean_accuracy": state["best"]}
+            done += 1
             lr = lr_at(state["step"], total_steps, tcfg)
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -213,12 +242,15 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
             if master and state["step"] % tcfg["log_every"] == 0:
                 rate = seen * world / (time.perf_counter() - t0)
                 bar.set_postfix(loss=f"{loss.item():.4f}", img_s=f"{rate:.0f}")
-        train_loss = loss_sum / len(train_batches)
+        train_loss = loss_sum / max(1, len(train_batches) - skip)
+        skip = 0
         if world > 1:
             dist.all_reduce(train_loss)
             train_loss /= world
         seconds = time.perf_counter() - t0
+        v0 = time.perf_counter()
         val = evaluate_split(eval_model, val_batches, device, amp, world)
+        val_seconds = time.perf_counter() - v0 + 5.0
         state["epoch"] = epoch + 1
         row = {"epoch": epoch + 1, "step": state["step"], "lr": f"{lr:.6g}",
                "train_loss": f"{train_loss.item():.5f}", "val_loss": f"{val['loss']:.5f}",
@@ -269,6 +301,18 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
         dist.barrier()
         dist.destroy_process_group()
     return result
+
+
+def out_of_time(deadline: float, world: int, step: int) -> bool:
+    """Past ``deadline``? Under DDP every rank must agree, so rank 0's clock decides (asked
+    every 10 batches)."""
+    if world == 1:
+        return time.perf_counter() > deadline
+    if step % 10:
+        return False
+    flag = torch.tensor([float(time.perf_counter() > deadline)])
+    dist.broadcast(flag, 0)
+    return bool(flag.item())
 
 
 def evaluate_split(model: torch.nn.Module, batches: CacheBatches, device: torch.device,

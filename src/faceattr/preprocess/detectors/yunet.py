@@ -1,0 +1,131 @@
+"""YuNet (libfacedetection.train, Apache-2.0): a 323 KB face detector with 5 landmarks, run on
+ONNX Runtime with a NumPy decoder. The default detector.
+
+The model (``weights/detectors/yunet_n_dynamic.onnx``; provenance and licence in
+``weights/README.md``) takes a BGR float picture (0-255) whose sides are multiples of 32 and
+gives, for each stride 8, 16 and 32, one row per grid cell: class and objectness
+probabilities, a box (centre offset and log size, in strides) and 5 landmarks (offsets, in
+strides).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from faceattr.errors import FaceAttrError
+from faceattr.preprocess.detectors.base import DetectedFace, Detector, nms
+
+MODEL = "weights/detectors/yunet_n_dynamic.onnx"
+STRIDES = (8, 16, 32)
+
+# Where YuNet's landmarks (eye centres, nose tip, mouth corners; image left first) fall in the
+# canonical square, as fractions of its side: measured by tools/calibrate_landmarks.py on
+# 972 aligned CelebA training faces (the first 1,000 of aligned-89x109; 28 gave no single face).
+YUNET_TEMPLATE = np.array(
+    [[0.3762, 0.4361], [0.6213, 0.4350], [0.4966, 0.5883], [0.3960, 0.6973], [0.6083, 0.6959]])
+
+
+@cache
+def _grid(h: int, w: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column and row index of every cell of a stride's grid, in the model's row-major order."""
+    rows, cols = np.divmod(np.arange((h // stride) * (w // stride)), w // stride)
+    return cols.astype(np.float32), rows.astype(np.float32)
+
+
+class YuNet(Detector):
+    """YuNet scans a picture at its own size, within bounds: a picture whose longer side is
+    under ``size`` pixels is enlarged to it, one over ``max_size`` reduced to it (so the
+    smallest face found is about ``max_size`` / 40 of the longer side). The copy is padded to
+    multiples of 32 and decoded with NMS at IoU ``nms``; boxes that lie mostly inside a better
+    one are dropped too (``contained``)."""
+
+    name = "yunet"
+    template = YUNET_TEMPLATE
+
+    def __init__(self, score: float = 0.6, nms: float = 0.4, size: int = 640,
+                 max_size: int = 1280, contained: float = 0.8,
+                 model: str | Path | None = None, threads: int = 1) -> None:
+        super().__init__(score, nms)
+        if not 0.0 <= score <= 1.0:
+            raise FaceAttrError(f"YuNet score threshold {score}: must be between 0 and 1")
+        if not 0.0 < nms <= 1.0:
+            raise FaceAttrError(f"YuNet NMS IoU {nms}: must be over 0 and at most 1")
+        if not 64 <= size <= 4096 or not 64 <= max_size <= 4096:
+            raise FaceAttrError(f"YuNet scan size {size}..{max_size}: each must be between 64 "
+                                "and 4096")
+        size = min(size, max_size)
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise FaceAttrError("the YuNet detector needs onnxruntime: pip install "
+                                "onnxruntime") from None
+        path = Path(model) if model else Path(str(resources.files("faceattr").joinpath(MODEL)))
+        if not path.is_file():
+            raise FaceAttrError(f"YuNet model not found: {path}")
+        opts = ort.SessionOptions()
+        # one thread per call: the face pipeline runs several pictures at once in its threads
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(path), opts,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise FaceAttrError(f"{path}: not a YuNet ONNX model "
+                                f"({str(e).splitlines()[0][:100]})") from None
+        names = [o.name for o in self.session.get_outputs()]
+        want = [f"{k}_{s}" for k in ("cls", "obj", "bbox", "kps") for s in STRIDES]
+        if sorted(names) != sorted(want):
+            raise FaceAttrError(f"{path}: not a YuNet model (outputs {names})")
+        self.outputs = want
+        self.size, self.max_size, self.contained = size, max_size, contained
+        self.work_side = max_size
+
+    def detect(self, image: Image.Image) -> list[DetectedFace]:
+        w, h = image.size
+        k = min(max(max(w, h), self.size), self.max_size) / max(w, h)
+        tw, th = max(1, round(w * k)), max(1, round(h * k))
+        pw, ph = -(-tw // 32) * 32, -(-th // 32) * 32
+        small = image.convert("RGB").resize((tw, th), Image.Resampling.BILINEAR,
+                                            reducing_gap=None if k > 0.5 else 2.0)
+        x = np.zeros((1, 3, ph, pw), np.float32)
+        x[0, :, :th, :tw] = np.asarray(small, np.float32)[..., ::-1].transpose(2, 0, 1)
+        out = dict(zip(self.outputs, self.session.run(self.outputs, {"input": x})))
+        boxes, points, scores = self._decode(out, ph, pw)
+        if not len(scores):
+            return []
+        keep = nms(boxes, scores, self.nms, self.contained)
+        # back to the picture's pixels (the exact factor per axis, as rounding made it)
+        fx, fy = w / tw, h / th
+        faces = [DetectedFace((boxes[i, 0] * fx, boxes[i, 1] * fy, boxes[i, 2] * fx,
+                               boxes[i, 3] * fy),
+                              points[i] * [fx, fy], float(scores[i])) for i in keep]
+        faces.sort(key=lambda f: (f.box[0], f.box[1]))
+        return faces
+
+    def _decode(self, out: dict[str, np.ndarray], h: int, w: int):
+        """Boxes (N, 4), landmarks (N, 5, 2) and scores (N,) of the cells over the threshold."""
+        all_boxes, all_points, all_scores = [], [], []
+        for s in STRIDES:
+            score = np.sqrt(np.clip(out[f"cls_{s}"][0, :, 0] * out[f"obj_{s}"][0, :, 0], 0, 1))
+            idx = np.flatnonzero(score >= self.score)
+            if not idx.size:
+                continue
+            cols, rows = _grid(h, w, s)
+            c, r = cols[idx], rows[idx]
+            b = out[f"bbox_{s}"][0, idx]
+            cx, cy = (c + b[:, 0]) * s, (r + b[:, 1]) * s
+            bw, bh = np.exp(b[:, 2]) * s, np.exp(b[:, 3]) * s
+            all_boxes.append(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1))
+            kp = out[f"kps_{s}"][0, idx].reshape(-1, 5, 2)
+            all_points.append(np.stack([(c[:, None] + kp[..., 0]) * s,
+                                        (r[:, None] + kp[..., 1]) * s], -1))
+            all_scores.append(score[idx])
+        if not all_scores:
+            return np.zeros((0, 4)), np.zeros((0, 5, 2)), np.zeros(0)
+        return (np.concatenate(all_boxes).astype(np.float64),
+                np.concatenate(all_points).astype(np.float64), np.concatenate(all_scores))
