@@ -4,10 +4,9 @@
 
 Runs the real command over ``n`` test crops (decode, frame, network, writing CSV), once with
 ``--no-detect`` and once with detection, and prints images/s from its closing summary line. Then
-compares the two face searches (rotated angles only when upright finds nothing, the default,
-vs always): faces missed on the test crops and on composed pictures of 4 faces rotated by up to
-±30 degrees, and their speed. ``--pools`` instead compares worker threads with worker
-processes for the decode/detect/frame stage.
+compares the detectors (yunet, the default, and hog): faces missed on the test crops and on
+composed pictures of 4 faces rotated by up to ±30 degrees, and their speed. ``--pools`` instead
+compares worker threads with worker processes for the decode/detect/frame stage.
 """
 
 from __future__ import annotations
@@ -24,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from faceattr.preprocess.detect import FaceDetector
 from tests.compose import compose
 
 from _common import DATA
+from faceattr.preprocess.detectors import create_detector
 from faceattr.preprocess.image import open_image
 
 CROPS = DATA / "celeba" / "test-crops-dev"
@@ -117,13 +116,13 @@ def main() -> None:
                                 list(rng.uniform(0.8, 1.4, 4)))[0])
     print(f"face search on {len(sample)} test crops and {args.pictures} composed pictures "
           "(4 faces each, angles in [-30, 30]):")
-    for mode in ("fallback", "always"):
-        det = FaceDetector(rotated=mode)
+    for mode in ("yunet", "hog"):
+        det = create_detector(mode)
         t0 = time.perf_counter()
         missed = sum(not det.detect(im) for im in images)
         crops_rate = len(images) / (time.perf_counter() - t0)
         found = [min(len(det.detect(p)), 4) for p in pictures]
-        print(f"  rotated={mode:8s}: crops with no face {missed} of {len(images)} "
+        print(f"  {mode:6s}: crops with no face {missed} of {len(images)} "
               f"({crops_rate:.0f} crops/s, one thread); faces found in composed pictures "
               f"{sum(found)} of {4 * len(pictures)}")
 
