@@ -43,7 +43,7 @@ def run(files: list[Path], model: str, *extra: str) -> tuple[float, float, int]:
                             str(Path(tmp) / "out.csv"), *extra],
                            capture_output=True, text=True)
         wall = time.perf_counter() - t0
-    m = re.search(r"done: (\d+) images, (\d+) faces, (\d+) failed, (\d+) images/s", r.stderr)
+    m = re.search(r"done: (\d+) images, (\d+) faces.*?, (\d+) failed, (\d+) images/s", r.stderr)
     if m is None:
         raise SystemExit(r.stderr)
     return float(m.group(4)), wall, int(m.group(3))
