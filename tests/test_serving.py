@@ -99,3 +99,25 @@ def test_concurrent_requests_share_network_calls():
         assert a["results"][0]["faces"][0]["probabilities"] == pytest.approx(
             single["results"][0]["faces"][0]["probabilities"], abs=1e-5)
     assert app.state.batcher.calls - calls < 32
+
+
+def test_service_reports_small_faces_as_skipped_and_names_its_detector(tmp_path):
+    """The service's settings (detector, minimum face) reach its pipeline; a face under the
+    minimum comes back with its box and the reason, without attributes, beside a usable one."""
+    from .compose import compose
+    from .conftest import TEST_CROPS
+
+    app = create_app(min_face=50, detector_score=0.5)
+    client = TestClient(app)
+    h = client.get("/healthz").json()
+    assert h["detector"] == "yunet" and h["min_face"] == 50
+    picture, _ = compose([TEST_CROPS / "182638.jpg", TEST_CROPS / "182641.jpg"], [0, 0],
+                         [1.0, 0.3], canvas=(800, 400))
+    buf = io.BytesIO()
+    picture.save(buf, "JPEG", quality=95)
+    r = client.post("/v1/predict", files=[("files", ("pair.jpg", buf.getvalue(), "i/j"))])
+    assert r.status_code == 200, r.text
+    faces = sorted(r.json()["results"][0]["faces"], key=lambda f: f["box"][0])
+    assert [f["skipped"] is None for f in faces] == [True, False]
+    assert len(faces[0]["probabilities"]) == 40 and faces[1]["probabilities"] == {}
+    assert "under the minimum of 50 px" in faces[1]["skipped"] and faces[1]["score"] > 0.5

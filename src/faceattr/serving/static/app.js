@@ -23,8 +23,10 @@ function drawPicture(file, faces) {
     ctx.strokeStyle = "#3b7ddd"; ctx.lineWidth = 3;
     faces.forEach((f, i) => {
       const [x0, y0, x1, y1] = f.box.map((v) => v * scale);
+      const colour = f.skipped ? "#999999" : "#3b7ddd";  // grey: too small for attributes
+      ctx.strokeStyle = colour;
       ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
-      ctx.fillStyle = "#3b7ddd"; ctx.font = "bold 14px system-ui";
+      ctx.fillStyle = colour; ctx.font = "bold 14px system-ui";
       ctx.fillText(String(i + 1), x0 + 4, y0 + 16);
     });
     URL.revokeObjectURL(img.src);
@@ -53,6 +55,13 @@ function renderFaces(faces, thresholds) {
 function renderFace(face, thresholds) {
   const out = $("results");
   out.innerHTML = "";
+  if (face.skipped) {  // reported, but no attributes: say why
+    const note = document.createElement("p");
+    note.className = "skipped";
+    note.textContent = `No attributes: ${face.skipped}.`;
+    out.appendChild(note);
+    return;
+  }
   for (const [group, names] of Object.entries(groups)) {
     const box = document.createElement("div");
     box.className = "group";
