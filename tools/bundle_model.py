@@ -33,7 +33,7 @@ def main() -> None:
     args = ap.parse_args()
     model, meta = load_model(args.model)
     meta = {k: v for k, v in meta.items() if k not in ("format", "config")}
-    meta["bundled_from"] = str(args.model)
+    meta.setdefault("bundled_from", str(args.model))  # a re-bundled model keeps its origin
     st = WEIGHTS / f"{args.name}.safetensors"
     save_model(model, st, meta, dtype=torch.float16)
     onnx = export_onnx(st, WEIGHTS / f"{args.name}.onnx")

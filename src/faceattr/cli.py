@@ -193,7 +193,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     engine = load_engine(args.model, args.backend)
     ds = dataset_from_args(args)
     report = evaluate(engine, ds, threshold=args.threshold, mirror=args.mirror,
-                      detect=args.detector if args.detect else False, progress=True)
+                      detect=args.detector if args.detect else False, progress=True,
+                      by=args.by)
     for msg in report["skipped"][:5]:
         print(f"skipped: {msg}", file=sys.stderr)
     print(format_markdown(report) if args.markdown else format_report(report))
@@ -476,6 +477,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the full report as JSON")
     p.add_argument("--chart", type=Path, help="write a PNG chart of per-attribute accuracy")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument("--by", action="append", metavar="ATTRIBUTE",
+                   help="also the accuracy of the faces with and without ATTRIBUTE (its true "
+                        "label), and the gap, e.g. --by Male --by Young (repeatable)")
     p.add_argument("--detect", action="store_true",
                    help="go through face detection and landmark alignment; "
                         "images with no face found fall back to --framing")

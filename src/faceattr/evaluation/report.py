@@ -12,9 +12,11 @@ from tqdm import tqdm
 
 from faceattr.data.dataset import Dataset
 from faceattr.errors import FaceAttrError
+from faceattr.evaluation.calibration import ece, reliability
 from faceattr.evaluation.consistency import violations
 from faceattr.evaluation.metrics import attribute_metrics, majority_baseline
 from faceattr.inference.base import EngineBase
+from faceattr.inference.calibration import apply_temperatures
 from faceattr.preprocess.detectors import DEFAULT_DETECTOR
 from faceattr.preprocess.faces import frame_files
 from faceattr.workers import process_pool
@@ -49,9 +51,13 @@ def frame_dataset(ds: Dataset, size: int, workers: int = 2, progress: bool = Fal
 
 
 def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bool = False,
-             workers: int = 2, detect: bool | str = False,
-             progress: bool = False) -> dict[str, Any]:
-    """All the numbers ``faceattr evaluate`` reports."""
+             workers: int = 2, detect: bool | str = False, progress: bool = False,
+             by: list[str] | None = None) -> dict[str, Any]:
+    """All the numbers ``faceattr evaluate`` reports (``by``: attributes to split the faces
+    by, per-group accuracy)."""
+    for a in by or []:
+        if a not in engine.attributes:
+            raise FaceAttrError(f"--by {a}: not an attribute of the model (e.g. Male, Young)")
     if list(ds.attributes) != engine.attributes:
         missing = [a for a in engine.attributes if a not in ds.attributes]
         if missing:
@@ -62,10 +68,12 @@ def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bo
         ds, engine.input_size, workers, progress,
         (DEFAULT_DETECTOR if detect is True else detect) or None)
     labels = labels[:, cols]
-    probs = engine.probabilities(faces, mirror=mirror)
+    raw = engine.probabilities(faces, mirror=mirror, calibrated=False)
+    probs = apply_temperatures(raw, engine.temperatures)
     pred = (probs >= engine.thresholds(threshold)[None]).astype(np.uint8)
     m = attribute_metrics(pred, labels)
     prevalence = engine.meta.get("train_prevalence")
+    errors_cal, errors_raw = ece(probs, labels), ece(raw, labels)
     return {
         "model": str(engine.path),
         "images": len(labels),
@@ -79,19 +87,65 @@ def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bo
         "majority_baseline": majority_baseline(labels, prevalence),
         "consistency": {"predicted": violations(pred, engine.attributes),
                         "ground_truth": violations(labels, engine.attributes)},
+        "calibration": {
+            "temperatures": engine.temperatures is not None,
+            "ece": float(errors_cal.mean()), "ece_uncalibrated": float(errors_raw.mean()),
+            "reliability": [v.tolist() for v in reliability(probs, labels)]},
         "per_attribute": {a: {"accuracy": float(m["accuracy"][j]),
                               "balanced_accuracy": float(m["balanced_accuracy"][j]),
-                              "f1": float(m["f1"][j])}
+                              "f1": float(m["f1"][j]), "ece": float(errors_cal[j]),
+                              "ece_uncalibrated": float(errors_raw[j])}
                           for j, a in enumerate(engine.attributes)},
+        "groups": group_table(pred, labels, engine.attributes, by) if by else None,
     }
 
 
+def group_table(pred: np.ndarray, labels: np.ndarray, attributes: list[str],
+                by: list[str]) -> dict[str, Any]:
+    """For each attribute in ``by``: the faces where it is present and where it is absent (by
+    the true labels), each group's size, mean and balanced accuracy and per-attribute accuracy
+    over the other attributes, and the gap between the groups."""
+    out = {}
+    for a in by:
+        j = attributes.index(a)
+        others = [k for k in range(len(attributes)) if k != j]
+        groups = {}
+        for name, rows in ((a, labels[:, j] == 1), (f"not {a}", labels[:, j] == 0)):
+            m = attribute_metrics(pred[rows][:, others], labels[rows][:, others])
+            groups[name] = {"faces": int(rows.sum()), "mean_accuracy": float(m["accuracy"].mean()),
+                            "balanced_accuracy": float(np.nanmean(m["balanced_accuracy"])),
+                            "per_attribute": {attributes[k]: float(v)
+                                              for k, v in zip(others, m["accuracy"])}}
+        yes, no = groups[a], groups[f"not {a}"]
+        out[a] = {"groups": groups, "gap": yes["mean_accuracy"] - no["mean_accuracy"]}
+    return out
+
+
+def format_groups(r: dict[str, Any]) -> str:
+    """``--by``: per attribute, the accuracy in each group and the gap, then the means."""
+    lines = []
+    for a, g in (r.get("groups") or {}).items():
+        (n1, g1), (n2, g2) = g["groups"].items()
+        lines += ["", f"{'by ' + a:22s} {n1[:12]:>12s} {n2[:12]:>12s} {'gap':>7s}"]
+        for attr in g1["per_attribute"]:
+            x, y = g1["per_attribute"][attr], g2["per_attribute"][attr]
+            lines.append(f"{attr:22s} {x:12.2%} {y:12.2%} {(x - y) * 100:+6.2f}")
+        lines.append(f"{'mean accuracy':22s} {g1['mean_accuracy']:12.2%} "
+                     f"{g2['mean_accuracy']:12.2%} {g['gap'] * 100:+6.2f}")
+        lines.append(f"{'balanced accuracy':22s} {g1['balanced_accuracy']:12.2%} "
+                     f"{g2['balanced_accuracy']:12.2%} "
+                     f"{(g1['balanced_accuracy'] - g2['balanced_accuracy']) * 100:+6.2f}")
+        lines.append(f"{'faces':22s} {g1['faces']:12d} {g2['faces']:12d}")
+    return "\n".join(lines)
+
+
 def format_report(r: dict[str, Any]) -> str:
-    lines = [f"{'attribute':22s} {'acc':>7s} {'bal.acc':>7s} {'F1':>7s}"]
+    lines = [f"{'attribute':22s} {'acc':>7s} {'bal.acc':>7s} {'F1':>7s} {'ECE':>7s}"]
     for a, v in r["per_attribute"].items():
         lines.append(f"{a:22s} {v['accuracy']:7.2%} {v['balanced_accuracy']:7.2%} "
-                     f"{v['f1']:7.3f}")
+                     f"{v['f1']:7.3f} {v['ece']:7.2%}")
     c = r["consistency"]
+    cal = r["calibration"]
     lines += [
         "",
         f"images             {r['images']} ({len(r['skipped'])} unreadable, skipped)"
@@ -102,22 +156,38 @@ def format_report(r: dict[str, Any]) -> str:
         f"majority baseline  {r['majority_baseline']:.2%}",
         f"rule violations    {c['predicted']['any']:.2%} of images "
         f"(ground-truth labels: {c['ground_truth']['any']:.2%})",
+        f"calibration error  {cal['ece']:.2%} (ECE, mean over attributes"
+        + (f"; {cal['ece_uncalibrated']:.2%} without the model's temperatures)"
+           if cal["temperatures"] else "; the model has no fitted temperatures)"),
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + ("\n" + format_groups(r) if r.get("groups") else "")
 
 
 def format_markdown(r: dict[str, Any]) -> str:
     """The per-attribute table and the summary as Markdown (as quoted in the README)."""
-    lines = ["| attribute | accuracy | balanced accuracy | F1 |", "|---|---:|---:|---:|"]
+    lines = ["| attribute | accuracy | balanced accuracy | F1 | ECE | ECE, no temperature |",
+             "|---|---:|---:|---:|---:|---:|"]
     for a, v in r["per_attribute"].items():
         lines.append(f"| {a} | {v['accuracy']:.2%} | {v['balanced_accuracy']:.2%} | "
-                     f"{v['f1']:.3f} |")
-    c = r["consistency"]
+                     f"{v['f1']:.3f} | {v['ece']:.2%} | {v['ece_uncalibrated']:.2%} |")
+    c, cal = r["consistency"], r["calibration"]
     lines.append(f"| **mean** | **{r['mean_accuracy']:.2%}** | **{r['balanced_accuracy']:.2%}**"
-                 f" | |")
+                 f" | | **{cal['ece']:.2%}** | {cal['ece_uncalibrated']:.2%} |")
     lines += ["", f"{r['images']} images; majority baseline {r['majority_baseline']:.2%}; "
               f"rule violations {c['predicted']['any']:.2%} of images (ground truth "
-              f"{c['ground_truth']['any']:.2%})."]
+              f"{c['ground_truth']['any']:.2%}); calibration error (ECE) {cal['ece']:.2%}."]
+    for a, g in (r.get("groups") or {}).items():
+        (n1, g1), (n2, g2) = g["groups"].items()
+        lines += ["", f"| by {a} | {n1} ({g1['faces']}) | {n2} ({g2['faces']}) | gap |",
+                  "|---|---:|---:|---:|"]
+        for attr in g1["per_attribute"]:
+            x, y = g1["per_attribute"][attr], g2["per_attribute"][attr]
+            lines.append(f"| {attr} | {x:.2%} | {y:.2%} | {(x - y) * 100:+.2f} |")
+        lines.append(f"| **mean** | **{g1['mean_accuracy']:.2%}** | **{g2['mean_accuracy']:.2%}**"
+                     f" | **{g['gap'] * 100:+.2f}** |")
+        lines.append(f"| balanced | {g1['balanced_accuracy']:.2%} | "
+                     f"{g2['balanced_accuracy']:.2%} | "
+                     f"{(g1['balanced_accuracy'] - g2['balanced_accuracy']) * 100:+.2f} |")
     return "\n".join(lines)
 
 
@@ -135,7 +205,8 @@ def write_chart(r: dict[str, Any], path: Path) -> None:
     acc = [r["per_attribute"][a]["accuracy"] * 100 for a in names]
     bacc = [r["per_attribute"][a]["balanced_accuracy"] * 100 for a in names]
     y = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(7, 0.22 * len(names) + 1.2))
+    fig, (ax, rel) = plt.subplots(1, 2, figsize=(11, 0.22 * len(names) + 1.2),
+                                  gridspec_kw={"width_ratios": [3, 2]})
     ax.barh(y - 0.2, acc, 0.4, label="accuracy")
     ax.barh(y + 0.2, bacc, 0.4, label="balanced accuracy")
     ax.set_yticks(y, names, fontsize=7)
@@ -146,6 +217,20 @@ def write_chart(r: dict[str, Any], path: Path) -> None:
     ax.set_title(f"mean accuracy {r['mean_accuracy']:.2%}, balanced {r['balanced_accuracy']:.2%}",
                  fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
+    # reliability diagram: predicted probability vs observed frequency, all attributes pooled
+    cal = r["calibration"]
+    conf, freq, count = (np.asarray(v) for v in cal["reliability"])
+    rel.plot([0, 1], [0, 1], color="k", lw=0.8, ls="--", label="perfect calibration")
+    rel.plot(conf, freq, marker="o", ms=3, label="this model")
+    rel.bar(conf, count / count.sum(), width=0.05, alpha=0.25, color="grey",
+            label="share of predictions")
+    rel.set_xlim(0, 1)
+    rel.set_ylim(0, 1)
+    rel.set_aspect("equal")
+    rel.set_xlabel("predicted P(present)")
+    rel.set_ylabel("observed frequency")
+    rel.set_title(f"reliability, all attributes pooled (ECE {cal['ece']:.2%})", fontsize=9)
+    rel.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

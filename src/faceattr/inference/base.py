@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from faceattr.errors import FaceAttrError
+from faceattr.inference.calibration import apply_temperatures
 
 # The models shipped inside the package, by name (``--model fast``); README, "Bundled models".
 # Each ships twice: ``NAME.onnx`` (what inference runs, no torch needed) and ``NAME.safetensors``
@@ -55,6 +56,8 @@ class EngineBase:
         norm = self.meta.get("normalisation", {"mean": 0.5, "std": 0.5})
         self.mean, self.std = float(norm["mean"]), float(norm["std"])
         self.tuned = np.asarray(self.meta.get("thresholds", [0.5] * len(self.attributes)))
+        temps = self.meta.get("temperatures")
+        self.temperatures = None if temps is None else np.asarray(temps, np.float64)
 
     def thresholds(self, mode: str | float = "tuned") -> np.ndarray:
         """Per-attribute thresholds: ``"tuned"`` (stored), ``"0.5"`` or any number in (0, 1)."""
@@ -69,8 +72,9 @@ class EngineBase:
         return np.full(len(self.attributes), t)
 
     def probabilities(self, faces: np.ndarray, batch_size: int = 64,
-                      mirror: bool = False) -> np.ndarray:
-        """P(present) for each face and attribute, shape (N, T)."""
+                      mirror: bool = False, calibrated: bool = True) -> np.ndarray:
+        """P(present) for each face and attribute, shape (N, T), with the model's temperatures
+        applied (``calibrated=False``: as the network gives them)."""
         out = []
         for i in range(0, len(faces), batch_size):
             x = (faces[i:i + batch_size].astype(np.float32) / 255.0 - self.mean) / self.std
@@ -78,7 +82,7 @@ class EngineBase:
             p = self._probs(x)
             if mirror:
                 p = (p + self._probs(np.ascontiguousarray(x[..., ::-1]))) / 2
-            out.append(p)
+            out.append(apply_temperatures(p, self.temperatures if calibrated else None))
         if not out:
             return np.zeros((0, len(self.attributes)), np.float32)
         return np.concatenate(out)

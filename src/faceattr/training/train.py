@@ -25,7 +25,9 @@ from tqdm import tqdm
 from faceattr.data.cache import open_cache
 from faceattr.data.loader import CacheBatches
 from faceattr.errors import FaceAttrError
+from faceattr.evaluation.calibration import fit_temperatures
 from faceattr.evaluation.metrics import summary, tune_thresholds
+from faceattr.inference.calibration import scale_thresholds
 from faceattr.models import FaceAttrNet, ModelConfig
 from faceattr.models.modelfile import save_model
 from faceattr.preprocess.augment import AugmentConfig
@@ -282,12 +284,17 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
             eval_model, CacheBatches(val_source, np.sort(val_idx), **common), device, amp)
         thresholds = tune_thresholds(probs, labels) if len(labels) else np.full(
             len(attributes), 0.5)
+        # one temperature per attribute (val split); thresholds move with it, decisions do not
+        temperatures = fit_temperatures(probs, labels) if len(labels) else np.ones(
+            len(attributes))
+        thresholds = scale_thresholds(thresholds, temperatures)
         meta = {
             "attributes": attributes,
             "input_size": mcfg.input_size,
             "framing": caches[0].framing,
             "normalisation": {"mean": 0.5, "std": 0.5},
             "thresholds": [float(t) for t in thresholds],
+            "temperatures": [round(float(t), 5) for t in temperatures],
             "train_prevalence": [float(p) for p in prevalence],
             "training": {"caches": [str(c.path) for c in caches], "images": len(train_idx),
                          "val_caches": [str(c.path) for c in val_caches],
