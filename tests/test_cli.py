@@ -38,7 +38,10 @@ def test_unwritable_output_is_one_line(tmp_path, capsys):
     from pathlib import Path
 
     example = Path(__file__).resolve().parents[1] / "examples" / "face.jpg"
-    target = tmp_path / "missing" / "out.csv"
-    rc = main(["predict", str(example), "--no-detect", "--output", str(target)])
-    err = capsys.readouterr().err.strip()
-    assert rc == 2 and err == f"error: {target}: No such file or directory"
+    (tmp_path / "a-file").write_text("x")
+    for name in ("out.csv", "out.txt"):  # resumable CSV, and a table written whole
+        target = tmp_path / "a-file" / name
+        rc = main(["predict", str(example), "--no-detect", "--output", str(target)])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and err.startswith(f"error: {target}") and "Not a directory" in err
+        assert "\n" not in err

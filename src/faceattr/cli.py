@@ -33,6 +33,20 @@ def positive_int(text: str) -> int:
     return v
 
 
+def nonempty(text: str) -> str:
+    """argparse type: a string that is not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty value names nothing")
+    return text
+
+
+def input_path(text: str) -> Path:
+    """argparse type: a path that is not empty (``""`` would mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names no file (use . for this folder)")
+    return Path(text)
+
+
 def positive_float(text: str) -> float:
     """argparse type: a number over 0."""
     try:
@@ -101,7 +115,8 @@ def add_dataset_options(p: argparse.ArgumentParser, required: bool = True) -> No
                    help="CelebA attribute file (list_attr_celeba.txt format) or CSV")
     g.add_argument("--partition", type=Path, help="CelebA partition file (list_eval_partition.txt)")
     g.add_argument("--split", default="all", choices=["train", "val", "test", "all"])
-    g.add_argument("--framing", help="source framing (see 'faceattr framings'); default: crop")
+    g.add_argument("--framing", type=nonempty, metavar="NAME",
+                   help="source framing (see 'faceattr framings'); default: crop")
     g.add_argument("--skip-missing", action="store_true",
                    help="leave out images that have no label (or partition) row")
 
@@ -208,19 +223,74 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Files as given, folders (recursively) and tar shards expanded to their images; plus errors
-    for missing paths."""
-    from faceattr.data.shards import is_tar_name, scan_images
+    """Files as given, folders (recursively) and tar shards expanded to their images, each input
+    once however often it is named; plus errors for missing paths. Files in a folder that are
+    not images by their extension are counted in a note, never dropped silently."""
+    from faceattr.data.shards import IMAGE_EXTENSIONS, is_tar_name, scan_images
 
-    files, errors = [], []
+    files, errors, seen, repeated = [], [], set(), 0
     for p in paths:
         if p.is_dir() or (p.is_file() and is_tar_name(p.name)):
-            files += [p / rel for rel in scan_images(p)]
+            found = [p / rel for rel in scan_images(p)]
+            if p.is_dir():
+                others = [f for f in p.rglob("*") if f.is_file() and not is_tar_name(f.name)
+                          and f.suffix.lower() not in IMAGE_EXTENSIONS]
+                if others:
+                    kinds = sorted({f.suffix.lower() or "(no extension)" for f in others})
+                    print(f"note: {len(others)} files in {p} are not read (not images by "
+                          f"their name: {', '.join(kinds[:6])}; read: "
+                          f"{', '.join(sorted(IMAGE_EXTENSIONS))}); name a file to read it "
+                          "anyway", file=sys.stderr)
         elif p.exists():
-            files.append(p)
+            found = [p]
         else:
             errors.append(f"{p}: no such file or folder")
+            continue
+        for f in found:
+            key = os.path.realpath(f) if f.exists() else os.path.abspath(f)
+            if key in seen:
+                repeated += 1
+                continue
+            seen.add(key)
+            files.append(f)
+    if repeated:
+        print(f"note: {repeated} inputs were named more than once; each is read once",
+              file=sys.stderr)
     return files, errors
+
+
+OUTPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+                  ".txt": "table"}
+
+
+def output_format(args: argparse.Namespace, files: list[Path]) -> str:
+    """The format to write, from ``--format`` or the ``--output`` name; refuses a mismatch, an
+    output that is one of the inputs, and an existing table file (before any work)."""
+    fmt = args.format
+    if getattr(args, "ray", None) is not None and fmt is None:
+        fmt = "parquet"  # what Ray mode writes
+    if args.output:
+        implied = OUTPUT_FORMATS.get(args.output.suffix.lower())
+        if fmt is None:
+            if implied is None and args.output.is_dir():
+                raise FaceAttrError(f"--output {args.output}: is a folder; give --format parquet "
+                                    "to write Parquet parts there, or name a file")
+            if implied is None:
+                raise FaceAttrError(
+                    f"--output {args.output}: give --format (table, jsonl, csv or parquet); "
+                    f"it is taken from the name only for {', '.join(OUTPUT_FORMATS)}")
+            fmt = implied
+        elif implied is not None and implied != fmt:
+            raise FaceAttrError(f"--output {args.output} is named as {implied}, but --format "
+                                f"{fmt}: use a matching name or format")
+        out = os.path.realpath(args.output)
+        if any(f.exists() and os.path.realpath(f) == out for f in files):
+            raise FaceAttrError(f"--output {args.output} is one of the inputs; choose another "
+                                "name")
+        if fmt == "table" and args.output.exists() and not args.overwrite:
+            raise FaceAttrError(f"--output {args.output} exists; pass --overwrite to replace "
+                                "it (a table output is written whole, it does not resume)")
+    return fmt or "table"
 
 
 @contextlib.contextmanager
@@ -252,7 +322,18 @@ def read_files_from(source: str) -> list[Path]:
     except (OSError, UnicodeDecodeError) as e:
         raise FaceAttrError(f"--files-from {source}: {getattr(e, 'strerror', None) or e}") \
             from None
-    return [Path(line.rstrip("\r\n")) for line in text.splitlines() if line.strip()]
+    paths = []
+    for k, line in enumerate(text.splitlines(), start=1):
+        name = line.rstrip("\r\n")
+        if not name.strip():
+            continue
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            shown = name.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            print(f"error: --files-from {source} line {k}: not a path (control characters: "
+                  f"{shown[:60]!r})", file=sys.stderr)
+            continue
+        paths.append(Path(name))
+    return paths
 
 
 def by_input(preds):
@@ -333,9 +414,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not paths:
         raise FaceAttrError("no inputs: name image files, folders or tar shards, or "
                             "--files-from LIST")
+    files, errors = expand_inputs(paths)
+    args.format = output_format(args, files)
     if args.format == "parquet" and not args.output:
         raise FaceAttrError("--format parquet writes a folder: give --output DIR")
-    files, errors = expand_inputs(paths)
+    if args.format == "parquet":
+        from faceattr.inference.results import _pyarrow_parquet
+
+        _pyarrow_parquet()  # missing pyarrow: say so before any work
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
     if not files:
@@ -355,6 +441,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
             results = stack.enter_context(ResultsFile(
                 args.output, args.format, rec.attributes, run_settings(rec, args),
                 overwrite=args.overwrite))
+            for what in results.dropped:
+                print(f"note: {args.output}: dropped {what}; its inputs are done again",
+                      file=sys.stderr)
             todo = [f for f in files if not results.is_done(str(f))]
             if len(todo) < len(files):
                 print(f"note: {len(files) - len(todo)} inputs already in {args.output}; "
@@ -490,10 +579,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="recognise the attributes of face images")
-    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+    p.add_argument("paths", nargs="*", type=input_path, metavar="PATH",
                    help="image files, folders or .tar shards of images")
     p.add_argument("--model", help=MODEL_HELP)
-    p.add_argument("--framing", help="inputs are face crops of this framing (no detection)")
+    p.add_argument("--framing", type=nonempty, metavar="NAME",
+                   help="inputs are face crops of this framing (no detection)")
     p.add_argument("--no-detect", action="store_true",
                    help="treat inputs as face crops (framing 'crop'); by default every face in "
                         "each picture is detected and aligned")
@@ -503,7 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", default="0.5",
                    help="0.5 (default: the softmax argmax), tuned (per attribute) or a number")
     p.add_argument("--mirror", action="store_true", help="average each image with its mirror")
-    p.add_argument("--format", choices=["table", "jsonl", "csv", "parquet"], default="table",
+    p.add_argument("--format", choices=["table", "jsonl", "csv", "parquet"], default=None,
                    help="table (default), jsonl, csv, or parquet (a folder; faceattr[parquet])")
     p.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto",
                    help="auto (default): onnxruntime for bundled models and .onnx files, "

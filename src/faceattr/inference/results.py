@@ -60,30 +60,37 @@ class ResultsFile:
 
     def __init__(self, path: Path, fmt: str, attributes: list[str], settings: dict[str, Any],
                  overwrite: bool = False) -> None:
+        """``overwrite``: write a new output beside the old one (``PATH.new``), which replaces
+        it only when the run completes (a run killed early leaves the old output whole)."""
         if fmt not in FORMATS:
             raise FaceAttrError(f"--format {fmt}: a resumable --output is jsonl, csv or parquet")
-        self.path, self.fmt, self.attributes = Path(path), fmt, attributes
+        self.final = Path(path)
+        self.path = self.final.with_name(self.final.name + ".new") if overwrite else self.final
+        self.fmt, self.attributes = fmt, attributes
         self.columns = columns(attributes)
-        self.sidecar = (self.path / "_run.json" if fmt == "parquet"
-                        else self.path.with_name(self.path.name + ".run.json"))
         self.settings = {"format": fmt, **settings}
         self.pending: list[dict[str, Any]] = []
         self.last_flush = time.monotonic()
         self.parts = 0
+        self.dropped: list[str] = []  # what a resume found damaged and left out
+        self._lock = lock_output(self.final)
         if overwrite:
+            if self.final.is_dir() and self.fmt == "parquet" and any(self.final.iterdir()) \
+                    and not _sidecar(self.final, fmt).is_file():
+                raise FaceAttrError(f"{self.final}: a folder that faceattr did not write; "
+                                    "not replacing it")
             self._remove()
+        self.sidecar = _sidecar(self.path, fmt)
         self.done = self._resume()
 
     # ---- opening and resuming ------------------------------------------------------------
     def _remove(self) -> None:
-        if self.path.is_dir() and self.fmt == "parquet":
-            if any(self.path.iterdir()) and not self.sidecar.is_file():
-                raise FaceAttrError(f"{self.path}: a folder that faceattr did not write; "
-                                    "not removing it")
+        """Remove the (new) output this run writes, and its settings record."""
+        if self.path.is_dir():
             shutil.rmtree(self.path)
         elif self.path.is_file():
             self.path.unlink()
-        self.sidecar.unlink(missing_ok=True)
+        _sidecar(self.path, self.fmt).unlink(missing_ok=True)
 
     def _resume(self) -> set[str]:
         exists = self.path.exists() and (self.path.is_file() or any(self.path.iterdir()))
@@ -119,24 +126,73 @@ class ResultsFile:
         self.sidecar.write_text(json.dumps(self.settings, indent=1), encoding="utf-8")
 
     def _read_done(self) -> set[str]:
-        """Inputs already written; a last line cut short by a kill is dropped from the file."""
+        """Inputs already written. What a kill or damage left unreadable is dropped (named in
+        :attr:`dropped`) and redone: a last line cut short, a line or row that does not parse,
+        a Parquet part that does not read (moved aside as ``*.damaged``)."""
         if self.fmt == "parquet":
             pq = _pyarrow_parquet()
-            parts = sorted(self.path.glob("part-*.parquet"))
             for tmp in self.path.glob("*.tmp"):
                 tmp.unlink()
-            self.parts = len(parts)
-            return {f for p in parts for f in pq.read_table(p, columns=["file"])["file"]
-                    .to_pylist()}
+            done: set[str] = set()
+            for part in sorted(self.path.glob("part-*.parquet")):
+                try:
+                    names = pq.read_table(part, columns=["file"])["file"].to_pylist()
+                except Exception as e:  # pyarrow raises its own error types
+                    part.rename(part.with_name(part.name + ".damaged"))
+                    self.dropped.append(f"{part.name} ({str(e).splitlines()[0][:60]}), moved "
+                                        "aside as .damaged")
+                    continue
+                done.update(names)
+            # parts are numbered on from the highest, so none is ever overwritten
+            numbers = [int(p.name[5:10]) for p in self.path.glob("part-*.parquet*")
+                       if p.name[5:10].isdigit()]
+            self.parts = max(numbers, default=-1) + 1
+            return done
         data = self.path.read_bytes()
         cut = data.rfind(b"\n") + 1
-        if cut < len(data):  # an incomplete last line: never flushed whole, so never counted
-            with self.path.open("r+b") as f:
-                f.truncate(cut)
+        if cut < len(data):
+            self.dropped.append("an incomplete last line")
         text = data[:cut].decode("utf-8", errors="surrogateescape")
-        if self.fmt == "jsonl":
-            return {json.loads(line)["file"] for line in text.splitlines() if line.strip()}
-        return {row["file"] for row in csv.DictReader(io.StringIO(text))}
+        good, files = [], set()
+        lines = text.splitlines(keepends=True)
+        if self.fmt == "csv":
+            if not lines or next(csv.reader(lines[:1])) != self.columns:
+                raise FaceAttrError(f"{self.path}: its header is not faceattr's for this "
+                                    "model; pass --overwrite to start over")
+            good.append(lines[0])
+            lines = lines[1:]
+        for k, line in enumerate(lines, start=2 if self.fmt == "csv" else 1):
+            name = self._parse(line)
+            if name is None:
+                if line.strip():
+                    self.dropped.append(f"line {k} (damaged)")
+                continue
+            good.append(line)
+            files.add(name)
+        if self.dropped:  # rewrite with the sound lines only, atomically
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_bytes("".join(good).encode("utf-8", errors="surrogateescape"))
+            os.replace(tmp, self.path)
+        return files
+
+    def _parse(self, line: str) -> str | None:
+        """The input file of one written line, or None when the line is damaged."""
+        try:
+            if self.fmt == "jsonl":
+                r = json.loads(line)
+                ok = isinstance(r, dict) and isinstance(r.get("file"), str) and (
+                    "error" in r or "skipped" in r or len(r.get("probabilities", {})) ==
+                    len(self.attributes))
+                return r["file"] if ok else None
+            row = next(csv.reader([line]))
+            if len(row) != len(self.columns):
+                return None
+            rec = dict(zip(self.columns, row))
+            if not (rec["error"] or rec["skipped"]):
+                [float(rec[f"{a}_prob"]) for a in self.attributes]
+            return rec["file"] or None
+        except (ValueError, StopIteration, csv.Error):
+            return None
 
     # ---- writing ---------------------------------------------------------------------------
     def is_done(self, source: str) -> bool:
@@ -171,6 +227,13 @@ class ResultsFile:
             self.flush()
 
     def flush(self) -> None:
+        try:
+            self._flush()
+        except OSError as e:  # a full disk, a lost mount: name the file
+            raise FaceAttrError(f"{self.path}: cannot write ({e.strerror or e}); the rows "
+                                "written before are kept and the run resumes from them") from None
+
+    def _flush(self) -> None:
         if self.pending:
             if self.fmt == "parquet":
                 self._write_part()
@@ -204,8 +267,45 @@ class ResultsFile:
     def __enter__(self) -> ResultsFile:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.flush()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            self.flush()
+            if self.path != self.final and exc_type is None:  # --overwrite, run complete
+                if self.final.is_dir():
+                    shutil.rmtree(self.final)
+                os.replace(self.path, self.final)
+                if self.fmt != "parquet":  # a Parquet folder holds its own record
+                    os.replace(self.sidecar, _sidecar(self.final, self.fmt))
+        finally:
+            Path(self._lock.name).unlink(missing_ok=True)
+            self._lock.close()
+
+
+def _sidecar(path: Path, fmt: str) -> Path:
+    """The settings record of an output (inside a Parquet folder, beside a file)."""
+    return path / "_run.json" if fmt == "parquet" else path.with_name(path.name + ".run.json")
+
+
+def lock_output(path: Path):
+    """An exclusive lock on ``path`` (a ``.lock`` file beside it) for the run's life: a second
+    run writing the same output refuses at once instead of doubling every row."""
+    import fcntl
+
+    lock = path.with_name(path.name + ".lock")
+    if lock.parent.exists() and not lock.parent.is_dir():
+        raise FaceAttrError(f"{path}: Not a directory ({lock.parent} is a file)")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        f = lock.open("a")
+    except OSError as e:
+        raise FaceAttrError(f"{path}: cannot write here ({e.strerror or e})") from None
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise FaceAttrError(f"{path}: another faceattr run is writing this output; wait for "
+                            "it or choose another --output") from None
+    return f
 
 
 def parquet_schema(attributes: list[str]):
