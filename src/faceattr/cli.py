@@ -114,7 +114,8 @@ def add_dataset_options(p: argparse.ArgumentParser, required: bool = True) -> No
     g.add_argument("--labels", type=Path, required=required,
                    help="CelebA attribute file (list_attr_celeba.txt format) or CSV")
     g.add_argument("--partition", type=Path, help="CelebA partition file (list_eval_partition.txt)")
-    g.add_argument("--split", default="all", choices=["train", "val", "test", "all"])
+    g.add_argument("--split", default="all", choices=["train", "val", "test", "all"],
+                   help="with --partition: the official split to use (default: all)")
     g.add_argument("--framing", type=nonempty, metavar="NAME",
                    help="source framing (see 'faceattr framings'); default: crop")
     g.add_argument("--skip-missing", action="store_true",
@@ -205,6 +206,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
     from faceattr.inference.backends import load_engine
 
+    for opt, path in (("--json", args.json), ("--chart", args.chart)):
+        if path is not None and path.is_dir():
+            raise FaceAttrError(f"{opt} {path}: is a folder; name a file")
+    if args.chart:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise FaceAttrError("--chart needs matplotlib: pip install 'faceattr[chart]'") \
+                from None
     engine = load_engine(args.model, args.backend)
     ds = dataset_from_args(args)
     report = evaluate(engine, ds, threshold=args.threshold, mirror=args.mirror,
@@ -270,6 +280,10 @@ def output_format(args: argparse.Namespace, files: list[Path]) -> str:
     if getattr(args, "ray", None) is not None and fmt is None:
         fmt = "parquet"  # what Ray mode writes
     if args.output:
+        out = os.path.realpath(args.output)
+        if any(f.exists() and os.path.realpath(f) == out for f in files):
+            raise FaceAttrError(f"--output {args.output} is one of the inputs; choose another "
+                                "name")
         implied = OUTPUT_FORMATS.get(args.output.suffix.lower())
         if fmt is None:
             if implied is None and args.output.is_dir():
@@ -283,10 +297,6 @@ def output_format(args: argparse.Namespace, files: list[Path]) -> str:
         elif implied is not None and implied != fmt:
             raise FaceAttrError(f"--output {args.output} is named as {implied}, but --format "
                                 f"{fmt}: use a matching name or format")
-        out = os.path.realpath(args.output)
-        if any(f.exists() and os.path.realpath(f) == out for f in files):
-            raise FaceAttrError(f"--output {args.output} is one of the inputs; choose another "
-                                "name")
         if fmt == "table" and args.output.exists() and not args.overwrite:
             raise FaceAttrError(f"--output {args.output} exists; pass --overwrite to replace "
                                 "it (a table output is written whole, it does not resume)")
@@ -416,6 +426,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
                             "--files-from LIST")
     files, errors = expand_inputs(paths)
     args.format = output_format(args, files)
+    if args.annotate is not None and args.annotate.exists() and not args.annotate.is_dir():
+        raise FaceAttrError(f"--annotate {args.annotate}: a file; --annotate names a folder "
+                            "to write the annotated pictures in")
     if args.format == "parquet" and not args.output:
         raise FaceAttrError("--format parquet writes a folder: give --output DIR")
     if args.format == "parquet":
@@ -610,19 +623,24 @@ def build_parser() -> argparse.ArgumentParser:
                         "local Ray instance; writes Parquet to --output (faceattr[ray])")
     p.add_argument("--summary", action="store_true",
                    help="print each attribute's prevalence over all faces at the end")
-    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64,
+                   help="faces per network call (default 64)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("export", help="export a model to ONNX")
     p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--onnx", type=Path, required=True, help="ONNX file to write")
-    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--opset", type=positive_int, default=17,
+                   help="ONNX opset version to export with (default 17)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("serve", help="start the HTTP service and web page")
     p.add_argument("--model", help=MODEL_HELP)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=port_number, default=8000)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only; "
+                        "0.0.0.0: every interface)")
+    p.add_argument("--port", type=port_number, default=8000,
+                   help="TCP port to listen on (default 8000)")
     p.add_argument("--workers", type=positive_int, default=4,
                    help="decoding and detection threads (the network batches across them)")
     add_detection_options(p)
@@ -637,7 +655,15 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # file names that are not valid UTF-8 print safely
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # an image path after an option (predict --format jsonl a.jpg b.jpg) is still an input
+    stray = [x for x in extra if x.startswith("-") and x != "-"] if args.command == "predict" \
+        else extra
+    if stray:
+        parser.error(f"unrecognized arguments: {' '.join(stray)}")
+    if args.command == "predict":
+        args.paths += [input_path(x) for x in extra]
     try:
         return int(args.func(args) or 0)
     except FaceAttrError as e:

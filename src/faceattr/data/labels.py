@@ -92,6 +92,9 @@ def read_celeba_attributes(path: str | Path) -> LabelTable:
     attributes = lines[1].split()
     if not attributes:
         raise _fail(path, 2, "the attribute names line is empty")
+    if all(a in ("-1", "1", "0") for a in attributes[1:]) and len(attributes) > 1:
+        raise _fail(path, 2, f"expected the attribute names, got a row of values "
+                    f"({' '.join(attributes[:3])} ...): the names line is missing")
     _check_unique(attributes, path, "attribute name", 2, one_line=True)
     allowed = frozenset({"-1", "1"})
     n_attr = len(attributes)
@@ -102,8 +105,11 @@ def read_celeba_attributes(path: str | Path) -> LabelTable:
         if not parts:
             continue
         if len(parts) != n_attr + 1:
+            got = len(parts) - 1
             raise _fail(path, lineno, f"expected a file name and {n_attr} values, got "
-                        f"{len(parts)} fields")
+                        f"{'a file name and ' if got >= 0 else ''}{got} value"
+                        f"{'s' if got != 1 else ''} ({abs(got - n_attr)} "
+                        f"{'too few' if got < n_attr else 'too many'})")
         tokens = parts[1:]
         if not allowed.issuperset(tokens):
             bad = next(t for t in tokens if t not in allowed)

@@ -18,6 +18,11 @@ def choose_backend(model: str | Path | None, backend: str = "auto") -> str:
     """``onnx`` or ``torch`` for ``model`` (a path, a bundled name or ``None``)."""
     if backend not in BACKENDS:
         raise FaceAttrError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    if not is_bundled_name(model) and not Path(model).exists():
+        from faceattr.inference.base import bundled_models
+
+        raise FaceAttrError(f"model {str(model)!r}: no such file, and no bundled model of that "
+                            f"name (bundled: {', '.join(sorted(bundled_models()))})")
     if backend != "auto":
         return backend
     if is_bundled_name(model) or str(model).endswith(".onnx"):

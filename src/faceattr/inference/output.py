@@ -25,7 +25,10 @@ def write_table(preds: list[Prediction], thresholds: dict[str, float], out: Text
     ok = [p for p in preds if p.ok]
     if len(preds) == 1 and ok and not ok[0].skipped:
         p = ok[0]
-        out.write(f"{_where(p)}\n{'attribute':22s} {'prob':>6s} {'thresh':>6s}  present\n")
+        out.write(f"{_where(p)}\n")
+        if p.unreliable:
+            out.write(f"note: a black-and-white face; unreliable: {', '.join(p.unreliable)}\n")
+        out.write(f"{'attribute':22s} {'prob':>6s} {'thresh':>6s}  present\n")
         for a in sorted(p.probabilities, key=lambda a: -p.probabilities[a]):
             mark = "yes" if p.decisions[a] else ""
             bar = "#" * round(p.probabilities[a] * 20)

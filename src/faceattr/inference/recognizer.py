@@ -36,6 +36,7 @@ class Prediction:
     error: str | None = None  # set when the input could not be read (or held no face)
     face: DetectedFace | None = None  # with detection: where the face was found
     face_index: int = 0
+    unreliable: list[str] = field(default_factory=list)  # e.g. colour attributes, grey input
 
     @property
     def ok(self) -> bool:
@@ -63,7 +64,16 @@ class Prediction:
         elif not self.skipped:
             out["probabilities"] = dict(self.probabilities)
             out["decisions"] = dict(self.decisions)
+            if self.unreliable:
+                out["unreliable"] = list(self.unreliable)
         return out
+
+
+# Measured for the bundled fast model by benchmarks/greyscale.py (grey vs colour test crops):
+# the attributes that lose more than 5 points of accuracy on grey faces.
+GREY_UNRELIABLE_FAST = ("Pale_Skin", "Heavy_Makeup", "Black_Hair", "Wearing_Lipstick",
+                        "High_Cheekbones", "Brown_Hair", "Mouth_Slightly_Open", "Wavy_Hair",
+                        "Wearing_Earrings")
 
 
 def _describe(image: ImageInput, i: int) -> str:
@@ -105,6 +115,14 @@ class Recognizer:
                                                        "max_size": detect_size})
         self.thresholds = self.engine.thresholds(str(threshold))
         self.mirror = mirror
+
+    @property
+    def grey_unreliable(self) -> list[str]:
+        """The attributes this model gets wrong on black-and-white faces (more than 5 points
+        of accuracy lost on grey test crops, ``benchmarks/greyscale.py``): the model file's own
+        list when it has one (``grey_unreliable``), else the one measured for ``fast``."""
+        names = self.engine.meta.get("grey_unreliable", GREY_UNRELIABLE_FAST)
+        return [a for a in self.attributes if a in names]
 
     @property
     def detector(self) -> Detector | None:
@@ -231,7 +249,8 @@ class Recognizer:
             out.append(Prediction(
                 name, {a: float(v) for a, v in zip(self.attributes, p)},
                 {a: bool(v >= t) for a, v, t in zip(self.attributes, p, cut)},
-                face=face.detection, face_index=k))
+                face=face.detection, face_index=k,
+                unreliable=self.grey_unreliable if face.grey else []))
         return out
 
     def _emit(self, batch: list[tuple[int, ImageInput, PictureFaces | str]]

@@ -32,8 +32,8 @@ FLUSH_SECONDS = float(os.environ.get("FACEATTR_FLUSH_SECONDS", "2"))  # at most 
 
 def columns(attributes: list[str]) -> list[str]:
     """The flat columns of a result row."""
-    return ["file", "face", *BOX, "error", "skipped", *(f"{a}_prob" for a in attributes),
-            *attributes]
+    return ["file", "face", *BOX, "error", "skipped", "unreliable",
+            *(f"{a}_prob" for a in attributes), *attributes]
 
 
 def safe_name(name: str) -> str:
@@ -46,7 +46,8 @@ def row_of(p: Prediction, attributes: list[str]) -> dict[str, Any]:
     the minimum) has its box and the reason, and no attributes."""
     box = [round(float(v), 1) for v in p.face.box] if p.face is not None else [None] * 4
     row: dict[str, Any] = {"file": safe_name(p.source), "face": p.face_index if p.ok else None,
-                           **dict(zip(BOX, box)), "error": p.error, "skipped": p.skipped}
+                           **dict(zip(BOX, box)), "error": p.error, "skipped": p.skipped,
+                           "unreliable": ";".join(p.unreliable) or None}
     has = p.ok and not p.skipped
     for a in attributes:
         row[f"{a}_prob"] = round(p.probabilities[a], 5) if has else None
@@ -314,7 +315,7 @@ def parquet_schema(attributes: list[str]):
 
     return pa.schema([("file", pa.string()), ("face", pa.int32()),
                       *((b, pa.float32()) for b in BOX), ("error", pa.string()),
-                      ("skipped", pa.string()),
+                      ("skipped", pa.string()), ("unreliable", pa.string()),
                       *((f"{a}_prob", pa.float32()) for a in attributes),
                       *((a, pa.int8()) for a in attributes)])
 

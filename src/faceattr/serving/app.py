@@ -42,6 +42,8 @@ class Face(BaseModel):
         None, description="why this face has no attributes (smaller than the minimum size)")
     probabilities: dict[str, float] = {}
     decisions: dict[str, bool] = {}
+    unreliable: list[str] = Field(
+        [], description="attributes not to trust here (colour ones, on a black-and-white face)")
 
 
 class ImageResult(BaseModel):
@@ -186,13 +188,29 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
                     box=[round(float(v), 1) for v in box],
                     landmarks=None if det is None else np.round(det.landmarks, 1).tolist(),
                     score=None if det is None else round(det.score, 3), skipped=p.skipped,
-                    probabilities=p.probabilities, decisions=p.decisions))
+                    probabilities=p.probabilities, decisions=p.decisions,
+                    unreliable=p.unreliable))
             results.append(res)
         return PredictResponse(model=model_name, threshold=threshold, results=results)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        """422 without the offending input: an upload's bytes are never echoed back."""
+        """422 without the offending input: an upload's bytes are never echoed back. A body that
+        is not multipart gets 415 and what the endpoint expects; a multipart body without a
+        complete ``files`` field (cut short, or named otherwise) says so."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.url.path == "/v1/predict":
+            if kind != "multipart/form-data":
+                return JSONResponse({"detail": f"send the images as multipart/form-data, one "
+                                               f"'files' field per image (got "
+                                               f"{kind[:40] or 'no content type'})"},
+                                    status_code=415)
+            if any(e.get("type") == "missing" and "files" in e.get("loc", ())
+                   for e in exc.errors()):
+                return JSONResponse({"detail": "no complete 'files' field in the multipart body"
+                                               " (cut short, or the field is named otherwise):"
+                                               " send each image as a 'files' field"},
+                                    status_code=422)
         detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""),
                    "type": e.get("type", "")} for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
@@ -203,8 +221,19 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
 
 def serve(model: str | Path | None, host: str, port: int, workers: int, **detection) -> None:
     """Run the service (``detection``: ``detector``, ``min_face``, ``detector_score``,
-    ``detect_size``)."""
+    ``detect_size``). The address is checked before the model loads."""
+    import socket
+
     import uvicorn
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except (OSError, UnicodeError) as e:
+        raise FaceAttrError(f"cannot listen on --host {host} --port {port}: "
+                            f"{getattr(e, 'strerror', None) or e}") from None
 
     uvicorn.run(create_app(model, workers=workers, **detection), host=host, port=port,
                 log_level="info")
