@@ -301,3 +301,16 @@ def test_readme_states_to_dict_keys_with_detection():
     assert {"file", "face", "box", "landmarks", "score", "probabilities", "decisions"} <= set(p)
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert '"box", "landmarks", "score", "probabilities", "decisions"' in readme
+
+
+def test_evaluate_writes_its_json_even_when_the_reader_stops_early(test_crops_small, tmp_path):
+    out = tmp_path / "r.json"
+    cmd = (f"{sys.executable} -m faceattr evaluate --images {test_crops_small} --labels "
+           f"{TEST_CROPS.parent / 'list_attr_celeba.txt'} --json {out} 2>/dev/null | head -1")
+    subprocess.run(cmd, shell=True, check=True, timeout=120)
+    assert json.loads(out.read_text())["images"] == 100
+
+
+def test_service_refuses_to_start_with_a_mistyped_model():
+    with pytest.raises(FaceAttrError, match="no bundled model of that name"):
+        create_app(model="accurate")

@@ -222,13 +222,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                       by=args.by)
     for msg in report["skipped"][:5]:
         print(f"skipped: {msg}", file=sys.stderr)
-    print(format_markdown(report) if args.markdown else format_report(report))
+    # the files first: a reader that stops early (| head) must not cost them
     if args.json:
         write_json(report, args.json)
-        print(f"wrote {args.json}")
     if args.chart:
         write_chart(report, args.chart)
-        print(f"wrote {args.chart}")
+    print(format_markdown(report) if args.markdown else format_report(report))
+    for path in (args.json, args.chart):
+        if path:
+            print(f"wrote {path}")
     return 0
 
 
