@@ -195,8 +195,8 @@ def test_service_thresholds_names_and_validation(client):
     r = client.post("/v1/predict", files=[("files", ("C:\\Users\\me\\photo.jpg", data, "i/j"))])
     assert r.json()["results"][0]["file"] == "photo.jpg"
     secret = b"SECRET-BYTES-" * 10
-    r = client.post("/v1/predict", data={"files": secret.decode()})  # a field, not a file
-    assert r.status_code == 422 and b"SECRET" not in r.content
+    r = client.post("/v1/predict", data={"files": secret.decode()})  # a form, not multipart
+    assert r.status_code == 415 and b"SECRET" not in r.content
     r = client.post("/v1/predict", files=[("file", ("a.jpg", secret, "i/j"))])  # wrong name
     assert r.status_code == 422 and b"SECRET" not in r.content
     many = [("files", (f"{i}.jpg", data, "i/j")) for i in range(MAX_FILES + 1)]

@@ -49,7 +49,7 @@ def test_celeba_format_small(tmp_path):
     ("text", "needle"),
     [
         ("x\nA B\nx.jpg 1 -1\n", ":1: expected the row count"),
-        ("1\nA B\nx.jpg 1\n", ":3: expected a file name and 2 values, got 2 fields"),
+        ("1\nA B\nx.jpg 1\n", ":3: expected a file name and 2 values, got a file name and 1 value"),
         ("1\nA B\nx.jpg 1 2\n", ":3: label value '2' is not one of"),
         ("2\nA B\nx.jpg 1 1\nx.jpg 1 1\n", ":4: duplicate row for image 'x.jpg'"),
         ("3\nA B\nx.jpg 1 1\n", ":1: declares 3 rows but holds 1"),

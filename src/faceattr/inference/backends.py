@@ -18,11 +18,6 @@ def choose_backend(model: str | Path | None, backend: str = "auto") -> str:
     """``onnx`` or ``torch`` for ``model`` (a path, a bundled name or ``None``)."""
     if backend not in BACKENDS:
         raise FaceAttrError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    if not is_bundled_name(model) and not Path(model).exists():
-        from faceattr.inference.base import bundled_models
-
-        raise FaceAttrError(f"model {str(model)!r}: no such file, and no bundled model of that "
-                            f"name (bundled: {', '.join(sorted(bundled_models()))})")
     if backend != "auto":
         return backend
     if is_bundled_name(model) or str(model).endswith(".onnx"):
@@ -33,6 +28,13 @@ def choose_backend(model: str | Path | None, backend: str = "auto") -> str:
 def load_engine(model: str | Path | None = None, backend: str = "auto",
                 threads: int | None = None) -> EngineBase:
     """The engine that runs ``model`` with ``backend`` (see :func:`choose_backend`)."""
+    if not is_bundled_name(model) and not Path(model).exists():
+        from faceattr.inference.base import bundled_models
+
+        if Path(model).suffix or "/" in str(model) or "\\" in str(model):  # meant as a file
+            raise FaceAttrError(f"model file not found: {model}")
+        raise FaceAttrError(f"model {str(model)!r}: no such file, and no bundled model of that "
+                            f"name (bundled: {', '.join(sorted(bundled_models()))})")
     backend = choose_backend(model, backend)
     path = model_path(model, backend)
     if backend == "onnx":

@@ -200,6 +200,9 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
         complete ``files`` field (cut short, or named otherwise) says so."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if request.url.path == "/v1/predict":
+            if not kind:  # nothing sent
+                return JSONResponse({"detail": "no images: send them as multipart/form-data, "
+                                               "one 'files' field per image"}, status_code=422)
             if kind != "multipart/form-data":
                 return JSONResponse({"detail": f"send the images as multipart/form-data, one "
                                                f"'files' field per image (got "
