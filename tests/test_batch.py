@@ -20,6 +20,8 @@ from .conftest import TEST_CROPS, copy_images
 
 N = 600
 
+pytestmark = pytest.mark.shared  # needs hundreds of test crops / the tar shards
+
 
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory) -> Path:

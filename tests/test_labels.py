@@ -23,6 +23,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return p
 
 
+@pytest.mark.shared
 def test_real_celebahq_file_parses():
     t = read_celeba_attributes(HQ_ATTR)
     assert len(t) == 17906
@@ -32,6 +33,7 @@ def test_real_celebahq_file_parses():
     assert t.files[0] == "3.jpg" and t.values[0, 2] == 1 and t.values[0, 0] == 0
 
 
+@pytest.mark.shared
 def test_real_partition_parses():
     p = read_partition(CELEBA_PART)
     assert len(p) == 202599

@@ -17,6 +17,8 @@ from .conftest import ALIGNED, CELEBA_ATTR, DATA
 
 SHARDS = DATA / "celeba" / "aligned-crop108-64"
 
+pytestmark = pytest.mark.shared  # needs hundreds of test crops / the tar shards
+
 
 def webp_bytes(path) -> bytes:
     buf = io.BytesIO()
