@@ -54,6 +54,7 @@ ENV = {**os.environ, "FACEATTR_FLUSH_SECONDS": "0.1", "OMP_NUM_THREADS": "1"}
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_uninterrupted_result(collection, tmp_path, fmt):
     ext = {"jsonl": ".jsonl", "csv": ".csv", "parquet": ""}[fmt]
     full, part = tmp_path / f"full{ext}", tmp_path / f"part{ext}"
@@ -135,6 +136,8 @@ def test_parquet_and_mismatched_outputs(collection, tmp_path, capsys):
     assert "give --output DIR" in capsys.readouterr().err
 
 
+@pytest.mark.distributed
+@pytest.mark.slow
 def test_ray_gives_the_single_process_results(collection, tmp_path):
     """``--ray`` on a local Ray instance with 2 CPUs: the same rows as one process, 200 images."""
     pytest.importorskip("ray")

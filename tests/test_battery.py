@@ -328,6 +328,7 @@ def test_broken_pipe_exits_quietly(tmp_path):
     assert "Traceback" not in err and "error" not in err.lower()
 
 
+@pytest.mark.slow
 def test_killed_prepare_leaves_no_workers(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "faceattr", "prepare", "--images",
                              str(ALIGNED), "--labels", str(CELEBA_ATTR), "--out",

@@ -24,6 +24,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 
 def free_port() -> int:
     with socket.socket() as s:

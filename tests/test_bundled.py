@@ -46,6 +46,7 @@ def test_onnx_twin_matches_safetensors_on_100_test_images(name):
     assert np.abs(onnx.probabilities(faces) - torch.probabilities(faces)).max() <= 1e-4
 
 
+@pytest.mark.slow
 def test_base_paths_never_import_torch(tmp_path, test_crops_small):
     out = str(tmp_path / "r.jsonl")
     code = (

@@ -12,6 +12,7 @@ several 1e-3.
 import subprocess
 import sys
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -22,6 +23,8 @@ SETS = [*TINY_TRAIN, "model.norm=group", "loss.kind=mean", "model.dropout=0.0",
         "augment.brightness=0", "augment.contrast=0", "augment.saturation=0", "augment.border=0",
         "data.limit=256", "data.val_fraction=0.25", "data.val=[]", "train.epochs=1",
         "train.threads=1"]
+
+pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
 
 def run(cmd: list[str], cache, out, batch: int) -> None:

@@ -105,6 +105,7 @@ def _train_cmd(cache, out, *extra):
     return args + list(extra)
 
 
+@pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted_run(tiny_cache, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     full = tmp_path / "full"
