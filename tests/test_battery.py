@@ -275,7 +275,7 @@ def test_output_is_never_emptied_by_a_failing_run(tmp_path, monkeypatch, capsys)
     out.unlink()
     assert main(["predict", str(EXAMPLE), "--format", "csv", "--output", str(out)]) == 0
     kept = out.read_text()
-    from faceattr.inference.results import ResultsFile
+    from faceattr.outputs.resumable import ResultsFile
 
     def full_disk(self):
         if self.pending:
@@ -291,9 +291,9 @@ def test_output_is_never_emptied_by_a_failing_run(tmp_path, monkeypatch, capsys)
     # the table format (not resumable) goes through OUT.partial, renamed at the end
     table = tmp_path / "t.txt"
     table.write_text("older table\n")
-    import faceattr.inference.output as output
+    from faceattr.outputs.table import Table
 
-    monkeypatch.setattr(output, "write_table", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr(Table, "close", lambda *a, **k: (_ for _ in ()).throw(
         OSError(28, "No space left on device")))
     assert main(["predict", str(EXAMPLE), "--output", str(table)]) == 2
     assert table.read_text() == "older table\n"

@@ -19,7 +19,7 @@ from PIL import Image
 
 from faceattr import FaceAttrError, Recognizer
 from faceattr.cli import main
-from faceattr.inference.results import lock_output
+from faceattr.outputs.resumable import lock_output
 from faceattr.serving.app import create_app
 
 from .badinput import EXAMPLE
@@ -274,12 +274,12 @@ def test_service_says_what_it_expects(client):
 
 
 def test_parquet_without_pyarrow_is_refused_before_work(tmp_path, monkeypatch, capsys):
-    import faceattr.inference.results as results
+    import faceattr.outputs.parquet as parquet
 
     def missing():
         raise FaceAttrError("--format parquet needs pyarrow: pip install 'faceattr[parquet]'")
 
-    monkeypatch.setattr(results, "_pyarrow_parquet", missing)
+    monkeypatch.setattr(parquet, "pyarrow_parquet", missing)
     monkeypatch.setattr(Recognizer, "__init__", lambda *a, **k: pytest.fail("work started"))
     assert main(["predict", str(EXAMPLE), "--output", str(tmp_path / "p"), "--format",
                  "parquet"]) == 2

@@ -9,9 +9,9 @@ from PIL import Image
 from faceattr.cli import main
 from faceattr.data.cache import open_cache, prepare
 from faceattr.data.dataset import DatasetSpec, matcher, resolve
-from faceattr.data.shards import scan_images
 from faceattr.errors import FaceAttrError
 from faceattr.preprocess.image import open_image
+from faceattr.storage.shards import scan_images
 
 from .conftest import ALIGNED, CELEBA_ATTR, DATA
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from faceattr.data.shards import scan_images
 from faceattr.preprocess.image import open_image
+from faceattr.storage.shards import scan_images
 
 REF_SQUARE = (89.0, 121.0, 160.0)  # centre x, centre y, side in the 178x218 aligned frame
 

@@ -24,9 +24,9 @@ import numpy as np
 from tqdm import tqdm
 
 from faceattr.data.dataset import Dataset
-from faceattr.data.shards import source_stat
 from faceattr.errors import FaceAttrError
 from faceattr.preprocess.faces import frame_files
+from faceattr.storage.shards import source_stat
 from faceattr.workers import process_pool
 
 FORMAT = "faceattr-cache/1"

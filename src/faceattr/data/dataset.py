@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from faceattr.data.labels import SPLITS, LabelTable, read_labels, read_partition
-from faceattr.data.shards import IMAGE_EXTENSIONS, scan_images
 from faceattr.errors import FaceAttrError
 from faceattr.preprocess.framing import Framing, get_framing
+from faceattr.storage.shards import IMAGE_EXTENSIONS, scan_images
 
 
 def _preview(names: list[str], n: int = 5) -> str:

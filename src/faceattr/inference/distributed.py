@@ -25,7 +25,8 @@ class _Predictor:
     def __call__(self, batch):
         import pyarrow as pa
 
-        from faceattr.inference.results import parquet_schema, row_of
+        from faceattr.outputs import row_of
+        from faceattr.outputs.parquet import parquet_schema
 
         preds = self.rec.predict_batch([str(f) for f in batch["file"].to_pylist()], workers=1)
         rows = [row_of(p, self.rec.attributes) for p in preds]

@@ -216,7 +216,7 @@ class Recognizer:
             batch.append((i, image, future.result()))
             top_up()
             if len(batch) == batch_size or not pending:
-                yield from self._emit(batch)
+                yield from self._emit(batch, batch_size)
                 batch = []
 
     def _pool(self, workers: int) -> ThreadPoolExecutor:
@@ -253,11 +253,12 @@ class Recognizer:
                 unreliable=self.grey_unreliable if face.grey else []))
         return out
 
-    def _emit(self, batch: list[tuple[int, ImageInput, PictureFaces | str]]
-              ) -> Iterator[Prediction]:
-        """Run the network once over the usable faces of ``batch``; one prediction per face."""
+    def _emit(self, batch: list[tuple[int, ImageInput, PictureFaces | str]],
+              batch_size: int = 64) -> Iterator[Prediction]:
+        """Run the network over the usable faces of ``batch`` (``batch_size`` faces a call);
+        one prediction per face."""
         good = [f.pixels for _, _, got in batch if not isinstance(got, str) for f in got.usable]
-        probs = iter(self.engine.probabilities(np.stack(good), mirror=self.mirror)
+        probs = iter(self.engine.probabilities(np.stack(good), batch_size, mirror=self.mirror)
                      if good else [])
         for i, image, got in batch:
             yield from self.predictions(_describe(image, i), got, probs)

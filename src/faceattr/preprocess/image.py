@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from faceattr.data.shards import read_bytes
 from faceattr.errors import FaceAttrError, ImageTooLarge, UnreadableImage
 from faceattr.preprocess.framing import FILL
+from faceattr.storage.shards import read_bytes
 
 MAX_PIXELS = 64_000_000  # one limit for CLI, API and service; checked before decoding
 MIN_SIDE = 16  # px: anything smaller cannot hold a face

@@ -1,0 +1,72 @@
+"""``faceattr evaluate``: accuracy, calibration, consistency and per-group tables on a labelled
+dataset."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from faceattr.cli.common import (
+    add_dataset_options,
+    add_detector_option,
+    add_model_options,
+    dataset_from_args,
+)
+from faceattr.errors import FaceAttrError
+
+
+def add(sub) -> None:
+    p = sub.add_parser("evaluate", help="report accuracy and consistency on a labelled dataset")
+    add_model_options(p)
+    add_dataset_options(p)
+    p.add_argument("--json", type=Path, help="write the full report as JSON")
+    p.add_argument("--chart", type=Path,
+                   help="write a PNG chart: per-attribute accuracy and a reliability diagram")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument("--by", action="append", metavar="ATTRIBUTE",
+                   help="also the accuracy of the faces with and without ATTRIBUTE (its true "
+                        "label), and the gap, e.g. --by Male --by Young (repeatable)")
+    p.add_argument("--detect", action="store_true",
+                   help="go through face detection and landmark alignment; "
+                        "images with no face found fall back to --framing")
+    add_detector_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from faceattr.evaluation.report import (
+        evaluate,
+        format_markdown,
+        format_report,
+        write_chart,
+        write_json,
+    )
+    from faceattr.inference.backends import load_engine
+
+    for opt, path in (("--json", args.json), ("--chart", args.chart)):
+        if path is not None and path.is_dir():
+            raise FaceAttrError(f"{opt} {path}: is a folder; name a file")
+    if args.chart:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise FaceAttrError("--chart needs matplotlib: pip install 'faceattr[chart]'") \
+                from None
+    engine = load_engine(args.model, args.backend)
+    ds = dataset_from_args(args)
+    report = evaluate(engine, ds, threshold=args.threshold, mirror=args.mirror,
+                      detect=args.detector if args.detect else False, progress=True,
+                      by=args.by)
+    for msg in report["skipped"][:5]:
+        print(f"skipped: {msg}", file=sys.stderr)
+    # the files first: a reader that stops early (| head) must not cost them
+    if args.json:
+        write_json(report, args.json)
+    if args.chart:
+        write_chart(report, args.chart)
+    print(format_markdown(report) if args.markdown else format_report(report))
+    for path in (args.json, args.chart):
+        if path:
+            print(f"wrote {path}")
+    return 0

@@ -1,0 +1,27 @@
+"""``faceattr export``: write a model as ONNX (dynamic batch, metadata embedded)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from faceattr.cli.common import MODEL_HELP, needs_train_extra, positive_int
+
+
+def add(sub) -> None:
+    p = sub.add_parser("export", help="export a model to ONNX")
+    p.add_argument("--model", help=MODEL_HELP)
+    p.add_argument("--onnx", type=Path, required=True, help="ONNX file to write")
+    p.add_argument("--opset", type=positive_int, default=17,
+                   help="ONNX opset version to export with (default 17)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with needs_train_extra("export"):
+        import onnx  # noqa: F401
+
+        from faceattr.inference.export import export_onnx
+    out = export_onnx(args.model, args.onnx, opset=args.opset)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0

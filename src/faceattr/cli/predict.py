@@ -1,0 +1,96 @@
+"""``faceattr predict``: the attributes of every face in image files, folders and tar shards."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from faceattr.cli.common import (
+    add_detection_options,
+    add_model_options,
+    detection_kwargs,
+    input_path,
+    nonempty,
+    positive_int,
+)
+from faceattr.errors import FaceAttrError
+
+
+def add(sub) -> None:
+    from faceattr.outputs import format_names
+
+    p = sub.add_parser("predict", help="recognise the attributes of face images")
+    p.add_argument("paths", nargs="*", type=input_path, metavar="PATH",
+                   help="image files, folders or .tar shards of images")
+    add_model_options(p)
+    p.add_argument("--framing", type=nonempty, metavar="NAME",
+                   help="inputs are face crops of this framing (no detection)")
+    p.add_argument("--no-detect", action="store_true",
+                   help="treat inputs as face crops (framing 'crop'); by default every face in "
+                        "each picture is detected and aligned")
+    add_detection_options(p)
+    p.add_argument("--annotate", type=Path, metavar="DIR",
+                   help="write copies of the pictures with boxes and top attributes")
+    p.add_argument("--format", choices=format_names(), default=None,
+                   help="table (default), jsonl, csv, or parquet (a folder; faceattr[parquet]); "
+                        "default: from the --output name")
+    p.add_argument("--output", type=Path,
+                   help="write results to FILE instead of stdout; with jsonl, csv or parquet "
+                        "it is resumable: rerun the same command after a crash to continue")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start --output over instead of continuing it")
+    p.add_argument("--files-from", metavar="LIST",
+                   help="read input paths from LIST, one per line ('-': standard input)")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run on a Ray cluster (ADDRESS, e.g. auto) or, without ADDRESS, a "
+                        "local Ray instance; writes Parquet to --output (faceattr[ray])")
+    p.add_argument("--summary", action="store_true",
+                   help="print each attribute's prevalence over all faces at the end")
+    p.add_argument("--batch-size", type=positive_int, default=64,
+                   help="faces per network call (default 64)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from faceattr.inference.batch import (
+        PredictJob,
+        choose_format,
+        expand_inputs,
+        read_files_from,
+        run_on_ray,
+        run_settings,
+    )
+
+    paths = list(args.paths) + (read_files_from(args.files_from) if args.files_from else [])
+    if not paths:
+        raise FaceAttrError("no inputs: name image files, folders or tar shards, or "
+                            "--files-from LIST")
+    files, errors = expand_inputs(paths)
+    fmt = choose_format(args.format or ("parquet" if args.ray else None), args.output, files,
+                        args.overwrite)
+    if args.annotate is not None and args.annotate.exists() and not args.annotate.is_dir():
+        raise FaceAttrError(f"--annotate {args.annotate}: a file; --annotate names a folder "
+                            "to write the annotated pictures in")
+    if fmt == "parquet":
+        from faceattr.outputs.parquet import pyarrow_parquet
+
+        pyarrow_parquet()  # missing pyarrow: say so before any work
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    if not files:
+        print("error: no image files to read", file=sys.stderr)
+        return 2
+    detect = not args.no_detect and args.framing is None
+    options = {"model": args.model, "framing": args.framing, "threshold": args.threshold,
+               "mirror": args.mirror, "backend": args.backend, "detect": detect,
+               **detection_kwargs(args)}
+    if args.ray is not None:
+        return run_on_ray(files, errors, args.output, fmt, options, args.ray,
+                          args.batch_size, args.overwrite)
+    from faceattr.inference.recognizer import Recognizer
+
+    rec = Recognizer(**options)
+    return PredictJob(rec, files, errors, fmt, args.output, args.overwrite, args.annotate,
+                      args.summary, args.batch_size,
+                      run_settings(rec, args.threshold, args.detector_score)).run()

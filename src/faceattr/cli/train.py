@@ -1,0 +1,57 @@
+"""``faceattr train``: train a model on prepared caches (``torchrun`` ready)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from faceattr.cli.common import needs_train_extra, positive_float
+from faceattr.errors import FaceAttrError
+
+
+def add(sub) -> None:
+    p = sub.add_parser("train", help="train a model on prepared caches")
+    p.add_argument("--config", type=Path, help="TOML config (default: the built-in default.toml)")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                   help="override one config value, e.g. --set train.epochs=3 (repeatable)")
+    p.add_argument("--train", type=Path, nargs="+", metavar="CACHE",
+                   help="training caches (overrides data.train)")
+    p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, log, model)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--time-limit", type=positive_float, metavar="MINUTES",
+                   help="stop cleanly with a checkpoint before this many minutes (inside an "
+                        "epoch if need be); --resume continues")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from faceattr.training.config import load_config, resume_config
+
+    with needs_train_extra("train"):
+        from faceattr.training.train import train
+
+    overrides = list(args.set or [])
+    if args.train:
+        overrides.append(f"data.train={json.dumps([str(p) for p in args.train])}")
+    if args.resume:
+        if args.config:
+            raise FaceAttrError(f"--resume continues with the settings in {args.out}/config.json;"
+                                " drop --config (a --set changes one setting deliberately)")
+        cfg, changes = resume_config(args.out, overrides)
+        if changes:
+            with (args.out / "changes.txt").open("a", encoding="utf-8") as f:
+                f.writelines(f"resumed with {c}\n" for c in changes)
+            print(f"note: resuming with changed settings ({'; '.join(changes)}), recorded in "
+                  f"{args.out / 'changes.txt'}", file=sys.stderr)
+    else:
+        cfg = load_config(args.config, overrides)
+    result = train(cfg, args.out, resume=args.resume, progress=not args.quiet,
+                   time_limit=args.time_limit)
+    if "model" in result:
+        print(f"trained {result['epochs']} epochs; best validation mean accuracy "
+              f"{result['best_val_mean_accuracy']:.2%}; model: {result['model']}")
+    return 0

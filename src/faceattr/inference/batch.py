@@ -1,0 +1,281 @@
+"""The predict job: inputs, output (resumable or whole), settings record, summary.
+
+``faceattr predict`` and its Ray mode both run through here; the Python API is
+:class:`~faceattr.inference.recognizer.Recognizer` itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from faceattr.errors import FaceAttrError
+from faceattr.outputs import format_class, implied_format, row_of, suffixes
+
+
+def note(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+# ---- inputs -----------------------------------------------------------------------------------
+
+def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Files as given, folders (recursively) and tar shards expanded to their images, each input
+    once however often it is named; plus errors for missing paths. Files in a folder that are
+    not images by their extension are counted in a note, never dropped silently."""
+    from faceattr.storage.shards import IMAGE_EXTENSIONS, is_tar_name, scan_images
+
+    files, errors, seen, repeated = [], [], set(), 0
+    for p in paths:
+        if p.is_dir() or (p.is_file() and is_tar_name(p.name)):
+            found = [p / rel for rel in scan_images(p)]
+            if p.is_dir():
+                others = [f for f in p.rglob("*") if f.is_file() and not is_tar_name(f.name)
+                          and f.suffix.lower() not in IMAGE_EXTENSIONS]
+                if others:
+                    kinds = sorted({f.suffix.lower() or "(no extension)" for f in others})
+                    note(f"note: {len(others)} files in {p} are not read (not images by their "
+                         f"name: {', '.join(kinds[:6])}; read: "
+                         f"{', '.join(sorted(IMAGE_EXTENSIONS))}); name a file to read it "
+                         "anyway")
+        elif p.exists():
+            found = [p]
+        else:
+            errors.append(f"{p}: no such file or folder")
+            continue
+        for f in found:
+            key = os.path.realpath(f) if f.exists() else os.path.abspath(f)
+            if key in seen:
+                repeated += 1
+                continue
+            seen.add(key)
+            files.append(f)
+    if repeated:
+        note(f"note: {repeated} inputs were named more than once; each is read once")
+    return files, errors
+
+
+def read_files_from(source: str) -> list[Path]:
+    """``--files-from LIST``: one path per line (``-``: standard input); blank lines skipped,
+    lines with control characters reported (escaped) and skipped."""
+    try:
+        text = (sys.stdin.read() if source == "-" else
+                Path(source).read_text(encoding="utf-8", errors="surrogateescape"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise FaceAttrError(f"--files-from {source}: {getattr(e, 'strerror', None) or e}") \
+            from None
+    paths = []
+    for k, line in enumerate(text.splitlines(), start=1):
+        name = line.rstrip("\r\n")
+        if not name.strip():
+            continue
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            shown = name.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            note(f"error: --files-from {source} line {k}: not a path (control characters: "
+                 f"{shown[:60]!r})")
+            continue
+        paths.append(Path(name))
+    return paths
+
+
+# ---- output -----------------------------------------------------------------------------------
+
+def choose_format(fmt: str | None, output: Path | None, files: list[Path],
+                  overwrite: bool = False) -> str:
+    """The format to write, from ``fmt`` or the output's name; refuses a mismatch, an output
+    that is one of the inputs, and an existing whole-written file (before any work)."""
+    if output:
+        real = os.path.realpath(output)
+        if any(f.exists() and os.path.realpath(f) == real for f in files):
+            raise FaceAttrError(f"--output {output} is one of the inputs; choose another name")
+        implied = implied_format(output)
+        if fmt is None:
+            if implied is None and output.is_dir():
+                raise FaceAttrError(f"--output {output}: is a folder; give --format parquet to "
+                                    "write Parquet parts there, or name a file")
+            if implied is None:
+                raise FaceAttrError(f"--output {output}: give --format (table, jsonl, csv or "
+                                    f"parquet); it is taken from the name only for "
+                                    f"{', '.join(suffixes())}")
+            fmt = implied
+        elif implied is not None and implied != fmt:
+            raise FaceAttrError(f"--output {output} is named as {implied}, but --format {fmt}: "
+                                "use a matching name or format")
+        if not format_class(fmt).resumable and output.exists() and not overwrite:
+            raise FaceAttrError(f"--output {output} exists; pass --overwrite to replace it (a "
+                                f"{fmt} output is written whole, it does not resume)")
+    fmt = fmt or "table"
+    if format_class(fmt).folder and not output:
+        raise FaceAttrError(f"--format {fmt} writes a folder: give --output DIR")
+    return fmt
+
+
+@contextlib.contextmanager
+def whole_output(path: Path) -> Iterator[TextIO]:
+    """Write ``path`` through ``PATH.partial``, renamed over it only when all went well: a run
+    that fails never empties an existing output (its partial results stay in ``.partial``).
+    Names that are not valid UTF-8 are written with backslash escapes."""
+    if path.is_dir():
+        raise FaceAttrError(f"{path}: is a folder; --output names a file")
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        f = tmp.open("w", newline="", encoding="utf-8", errors="backslashreplace")
+    except OSError as e:
+        raise FaceAttrError(f"{path}: {e.strerror or e}") from None
+    try:
+        with f:
+            yield f
+    except BaseException:
+        note(f"note: {path} left as it was; results so far are in {tmp}")
+        raise
+    os.replace(tmp, path)
+
+
+def run_settings(rec, threshold: str, detector_score: float | None) -> dict[str, Any]:
+    """What makes two runs' results comparable (recorded beside a resumable output)."""
+    digest = hashlib.sha256(rec.engine.path.read_bytes()).hexdigest()[:16]
+    return {"model": rec.engine.path.name, "model_sha256": digest,
+            "backend": type(rec.engine).__name__, "threshold": str(threshold),
+            "mirror": bool(rec.mirror),
+            "detect": rec.detector.name if rec.detector is not None else False,
+            "min_face": rec.pipeline.min_face, "detector_score": detector_score,
+            "framing": rec.framing.name}
+
+
+def by_input(preds):
+    """Group consecutive predictions of the same input (one per face) into lists."""
+    group: list = []
+    for p in preds:
+        if group and (p.face_index == 0 or p.source != group[0].source):
+            yield group
+            group = []
+        group.append(p)
+    if group:
+        yield group
+
+
+def print_prevalence(rows, attributes: list[str]) -> None:
+    """``--summary``: the share of faces where each attribute is decided present."""
+    present = np.zeros(len(attributes))
+    faces = 0
+    for r in rows:
+        if r.get("error") or r.get("skipped"):
+            continue
+        faces += 1
+        present += [int(r[a]) for a in attributes]
+    note(f"prevalence over {faces} faces:")
+    for a, v in sorted(zip(attributes, present / max(faces, 1)), key=lambda x: -x[1]):
+        note(f"  {a:22s} {v:7.2%}")
+
+
+# ---- the job ----------------------------------------------------------------------------------
+
+@dataclass
+class PredictJob:
+    """One ``faceattr predict`` run over ``files`` with the recognizer ``rec``."""
+
+    rec: Any
+    files: list[Path]
+    errors: list[str] = field(default_factory=list)  # inputs that failed before reading
+    fmt: str = "table"
+    output: Path | None = None
+    overwrite: bool = False
+    annotate: Path | None = None
+    summary: bool = False
+    batch_size: int = 64
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def run(self) -> int:
+        """Predict, write, summarise; the exit status (1 if any input failed)."""
+        from tqdm import tqdm
+
+        rec, attrs = self.rec, self.rec.attributes
+        by_file: dict[str, list] = {}
+        failed, faces, small, summary_rows = len(self.errors), 0, 0, []
+        writer = format_class(self.fmt)(attrs, dict(zip(attrs, map(float, rec.thresholds))))
+        with contextlib.ExitStack() as stack:
+            results, out = None, None
+            todo = self.files
+            if self.output and writer.resumable:
+                from faceattr.outputs.resumable import ResultsFile
+
+                results = stack.enter_context(ResultsFile(
+                    self.output, self.fmt, attrs, self.settings, overwrite=self.overwrite))
+                for what in results.dropped:
+                    note(f"note: {self.output}: dropped {what}; its inputs are done again")
+                todo = [f for f in self.files if not results.is_done(str(f))]
+                if len(todo) < len(self.files):
+                    note(f"note: {len(self.files) - len(todo)} inputs already in {self.output}; "
+                         "continuing with the rest")
+            else:
+                out = stack.enter_context(whole_output(self.output)) if self.output \
+                    else sys.stdout
+            bar = stack.enter_context(tqdm(total=len(todo), unit="img", file=sys.stderr,
+                                           disable=len(todo) <= self.batch_size))
+            started = time.perf_counter()
+            for group in by_input(rec.iter_predict(todo, batch_size=self.batch_size)):
+                bar.update(1)
+                for p in group:
+                    if not p.ok:
+                        failed += 1
+                        note(f"skipped: {p.error}")
+                        continue
+                    small += bool(p.skipped)
+                    faces += not p.skipped
+                    if self.annotate:
+                        by_file.setdefault(p.source, []).append(p)
+                if results is not None:
+                    results.add(group)
+                else:
+                    if self.summary:
+                        summary_rows += [row_of(p, attrs) for p in group]
+                    writer.write(group, out)
+            if out is not None:
+                writer.close(out)
+            seconds = time.perf_counter() - started
+            if self.summary:
+                print_prevalence(results.rows() if results is not None else summary_rows, attrs)
+        if self.annotate:
+            from faceattr.inference.annotate import annotate
+
+            for source, preds in by_file.items():
+                annotate(Path(source), preds, self.annotate)
+            note(f"annotated {len(by_file)} pictures in {self.annotate}")
+        if self.output:
+            note(f"wrote results to {self.output}")
+        if len(self.files) > 1 or self.output:  # the closing summary of a batch job
+            tiny = f" (and {small} under --min-face, skipped)" if small else ""
+            note(f"done: {len(todo)} images, {faces} faces{tiny}, {failed} failed, "
+                 f"{len(todo) / max(seconds, 1e-9):.0f} images/s")
+        if failed:
+            note(f"{failed} of {len(todo) + len(self.errors)} inputs failed")
+        return 1 if failed else 0
+
+
+def run_on_ray(files: list[Path], errors: list[str], output: Path | None, fmt: str,
+               options: dict[str, Any], address: str, batch_size: int, overwrite: bool) -> int:
+    """``predict --ray``: the job on a Ray cluster (or a local instance), Parquet out."""
+    from faceattr.inference.base import is_bundled_name
+    from faceattr.inference.distributed import predict_on_ray
+
+    if not output or fmt != "parquet":
+        raise FaceAttrError("--ray writes Parquet: give --output DIR (and no other --format)")
+    model = options.get("model")
+    if not is_bundled_name(model):
+        options = {**options, "model": str(Path(model).resolve())}
+    started = time.perf_counter()
+    parts = predict_on_ray([str(f.resolve()) for f in files], output, options,
+                           None if address == "local" else address, batch_size, overwrite)
+    seconds = time.perf_counter() - started
+    note(f"done on Ray: {len(files)} images in {parts} Parquet parts under {output}, "
+         f"{len(files) / seconds:.0f} images/s")
+    return 1 if errors else 0

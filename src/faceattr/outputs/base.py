@@ -1,0 +1,99 @@
+"""What every output format is: the :class:`OutputFormat` interface and the flat result row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, TextIO
+
+BOX = ("box_left", "box_top", "box_right", "box_bottom")
+
+
+def columns(attributes: list[str]) -> list[str]:
+    """The flat columns of a result row."""
+    return ["file", "face", *BOX, "error", "skipped", "unreliable",
+            *(f"{a}_prob" for a in attributes), *attributes]
+
+
+def safe_name(name: str) -> str:
+    """A file name as written in results: valid UTF-8 (undecodable bytes as ``\\udcXX``)."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def row_of(p, attributes: list[str]) -> dict[str, Any]:
+    """The flat record of one face (or of an input that failed). A skipped face (smaller than
+    the minimum) has its box and the reason, and no attributes."""
+    box = [round(float(v), 1) for v in p.face.box] if p.face is not None else [None] * 4
+    row: dict[str, Any] = {"file": safe_name(p.source), "face": p.face_index if p.ok else None,
+                           **dict(zip(BOX, box)), "error": p.error, "skipped": p.skipped,
+                           "unreliable": ";".join(p.unreliable) or None}
+    has = p.ok and not p.skipped
+    for a in attributes:
+        row[f"{a}_prob"] = round(p.probabilities[a], 5) if has else None
+    for a in attributes:
+        row[a] = int(p.decisions[a]) if has else None
+    return row
+
+
+class OutputFormat:
+    """One output format. Streaming (stdout, or a file written whole): :meth:`write` per input,
+    then :meth:`close`. Resumable formats (``resumable``) also implement the file hooks used by
+    :class:`~faceattr.outputs.resumable.ResultsFile`: :meth:`start`, :meth:`read`,
+    :meth:`append`, :meth:`rows`."""
+
+    name: ClassVar[str]
+    suffixes: ClassVar[tuple[str, ...]] = ()  # output names that imply this format
+    resumable: ClassVar[bool] = True
+    folder: ClassVar[bool] = False  # the output is a folder (Parquet parts), not a file
+
+    def __init__(self, attributes: list[str], thresholds: dict[str, float] | None = None) -> None:
+        self.attributes = attributes
+        self.thresholds = thresholds or {}
+        self.first = True
+
+    # ---- streaming ----------------------------------------------------------------------------
+    def write(self, preds: list, out: TextIO) -> None:
+        """The records of one input (one prediction per face)."""
+        raise NotImplementedError(f"--format {self.name} writes only to --output")
+
+    def close(self, out: TextIO) -> None:
+        """After the last input (a table is written here, whole)."""
+
+    # ---- resumable files ----------------------------------------------------------------------
+    def record(self, p) -> dict[str, Any]:
+        """What one face becomes in a resumable output (default: the flat row)."""
+        return row_of(p, self.attributes)
+
+    def start(self, path: Path) -> None:
+        """Create an empty output."""
+        raise NotImplementedError
+
+    def read(self, path: Path) -> tuple[set[str], list[str]]:
+        """The inputs already in ``path``, and what was damaged and dropped (the file is left
+        holding only its sound records)."""
+        raise NotImplementedError
+
+    def append(self, path: Path, records: list[dict[str, Any]]) -> None:
+        """Add records, all of them or none (one flush)."""
+        raise NotImplementedError
+
+    def rows(self, path: Path) -> Iterator[dict[str, Any]]:
+        """Every written record as a flat row (``--summary``)."""
+        raise NotImplementedError
+
+
+def rewrite_lines(path: Path, lines: list[str]) -> None:
+    """Replace a text output by ``lines`` atomically (a temporary file, then rename)."""
+    import os
+
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes("".join(lines).encode("utf-8", errors="surrogateescape"))
+    os.replace(tmp, path)
+
+
+def split_lines(path: Path) -> tuple[list[str], list[str]]:
+    """The complete lines of a text output, and a note when a last line was cut short."""
+    data = path.read_bytes()
+    cut = data.rfind(b"\n") + 1
+    dropped = ["an incomplete last line"] if cut < len(data) else []
+    return data[:cut].decode("utf-8", errors="surrogateescape").splitlines(keepends=True), dropped

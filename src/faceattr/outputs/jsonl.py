@@ -1,0 +1,63 @@
+"""``--format jsonl``: one JSON record per face (the nested record of ``Prediction.to_dict``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from faceattr.outputs.base import OutputFormat, rewrite_lines, safe_name, split_lines
+
+
+class Jsonl(OutputFormat):
+    name = "jsonl"
+    suffixes = (".jsonl", ".ndjson")
+
+    def write(self, preds: list, out: TextIO) -> None:
+        for p in preds:
+            out.write(json.dumps(p.to_dict()) + "\n")
+
+    def record(self, p) -> dict[str, Any]:
+        return {**p.to_dict(), "file": safe_name(p.source)}
+
+    def start(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("", encoding="utf-8")
+
+    def _file_of(self, line: str) -> str | None:
+        try:
+            r = json.loads(line)
+        except ValueError:
+            return None
+        ok = isinstance(r, dict) and isinstance(r.get("file"), str) and (
+            "error" in r or "skipped" in r
+            or len(r.get("probabilities", {})) == len(self.attributes))
+        return r["file"] if ok else None
+
+    def read(self, path: Path) -> tuple[set[str], list[str]]:
+        lines, dropped = split_lines(path)
+        good, done = [], set()
+        for k, line in enumerate(lines, start=1):
+            name = self._file_of(line)
+            if name is None:
+                if line.strip():
+                    dropped.append(f"line {k} (damaged)")
+                continue
+            good.append(line)
+            done.add(name)
+        if dropped:
+            rewrite_lines(path, good)
+        return done, dropped
+
+    def append(self, path: Path, records: list[dict[str, Any]]) -> None:
+        text = "".join(json.dumps(r) + "\n" for r in records)
+        with path.open("a", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(text)
+
+    def rows(self, path: Path) -> Iterator[dict[str, Any]]:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    yield {**r, **{a: int(v) for a, v in r.get("decisions", {}).items()}}

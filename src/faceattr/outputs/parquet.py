@@ -1,0 +1,84 @@
+"""``--format parquet`` (``faceattr[parquet]``): a folder of part files (``part-00000.parquet``,
+...), as Spark, Ray and pyarrow datasets write it; each flush adds a complete part, so nothing
+half-written is ever read."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from faceattr.errors import FaceAttrError
+from faceattr.outputs.base import BOX, OutputFormat
+
+
+def pyarrow_parquet():
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise FaceAttrError("--format parquet needs pyarrow: pip install "
+                            "'faceattr[parquet]'") from None
+    return pq
+
+
+def parquet_schema(attributes: list[str]):
+    """The Arrow schema of result rows (:func:`~faceattr.outputs.base.row_of`)."""
+    import pyarrow as pa
+
+    return pa.schema([("file", pa.string()), ("face", pa.int32()),
+                      *((b, pa.float32()) for b in BOX), ("error", pa.string()),
+                      ("skipped", pa.string()), ("unreliable", pa.string()),
+                      *((f"{a}_prob", pa.float32()) for a in attributes),
+                      *((a, pa.int8()) for a in attributes)])
+
+
+class Parquet(OutputFormat):
+    name = "parquet"
+    suffixes = (".parquet",)
+    folder = True
+
+    def __init__(self, attributes, thresholds=None) -> None:
+        super().__init__(attributes, thresholds)
+        pyarrow_parquet()  # missing pyarrow: said before any work
+        self.parts = 0
+
+    def start(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+
+    def read(self, path: Path) -> tuple[set[str], list[str]]:
+        pq = pyarrow_parquet()
+        for tmp in path.glob("*.tmp"):
+            tmp.unlink()
+        done: set[str] = set()
+        dropped: list[str] = []
+        for part in sorted(path.glob("part-*.parquet")):
+            try:
+                names = pq.read_table(part, columns=["file"])["file"].to_pylist()
+            except Exception as e:  # pyarrow raises its own error types
+                part.rename(part.with_name(part.name + ".damaged"))
+                dropped.append(f"{part.name} ({str(e).splitlines()[0][:60]}), moved aside as "
+                               ".damaged")
+                continue
+            done.update(names)
+        # parts are numbered on from the highest, so none is ever overwritten
+        numbers = [int(p.name[5:10]) for p in path.glob("part-*.parquet*")
+                   if p.name[5:10].isdigit()]
+        self.parts = max(numbers, default=-1) + 1
+        return done, dropped
+
+    def append(self, path: Path, records: list[dict[str, Any]]) -> None:
+        import pyarrow as pa
+
+        pq = pyarrow_parquet()
+        table = pa.Table.from_pylist(records, schema=parquet_schema(self.attributes))
+        final = path / f"part-{self.parts:05d}.parquet"
+        tmp = final.with_suffix(".tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, final)
+        self.parts += 1
+
+    def rows(self, path: Path) -> Iterator[dict[str, Any]]:
+        pq = pyarrow_parquet()
+        for part in sorted(path.glob("part-*.parquet")):
+            yield from pq.read_table(part).to_pylist()

@@ -1,0 +1,1 @@
+"""Where images are stored: files, and tar shards read in place (below every other layer)."""
