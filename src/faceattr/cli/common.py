@@ -70,9 +70,22 @@ def non_negative(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not v >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{v} must be at least 0")
+    if not 0 <= v < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} must be a number of at least 0")
     return v
+
+
+def in_range(lo: float, hi: float, kind: type = float):
+    """argparse type: a number from ``lo`` to ``hi``."""
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{text} must be between {lo} and {hi}")
+        return v
+    return parse
 
 
 def add_detector_option(p: argparse.ArgumentParser) -> None:
@@ -90,16 +103,30 @@ def add_detection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-face", type=non_negative, default=MIN_FACE, metavar="PX",
                    help=f"faces narrower than PX pixels are reported as skipped, without "
                         f"attributes (default: {MIN_FACE})")
-    p.add_argument("--detector-score", type=non_negative, metavar="X",
+    p.add_argument("--detector-score", type=in_range(0.0, 1.0), metavar="X",
                    help="the detector's score threshold (default: the detector's own; "
                         "yunet 0.6)")
-    p.add_argument("--detect-size", type=positive_int, metavar="PX",
+    p.add_argument("--detect-size", type=in_range(64, 4096, int), metavar="PX",
                    help="yunet: the longest side a picture is scanned at (default 1280; "
                         "faces under ~1/40 of it are missed; a smaller picture is scanned at "
                         "its own size, at least 640)")
 
 
 def detection_kwargs(args: argparse.Namespace) -> dict:
+    """The detection settings; refuses those that would have no effect."""
+    from faceattr.preprocess.faces import MIN_FACE
+
+    if args.detect_size is not None and args.detector != "yunet":
+        raise FaceAttrError(f"--detect-size applies to the yunet detector only, not "
+                            f"{args.detector}")
+    if getattr(args, "no_detect", False) or getattr(args, "framing", None):
+        given = [opt for opt, v in (("--detector-score", args.detector_score),
+                                    ("--detect-size", args.detect_size),
+                                    ("--min-face", None if args.min_face == MIN_FACE
+                                     else args.min_face)) if v is not None]
+        if given:
+            raise FaceAttrError(f"{', '.join(given)}: no effect without detection (--no-detect "
+                                "or --framing takes every input as a face crop)")
     return {"detector": args.detector, "min_face": args.min_face,
             "detector_score": args.detector_score, "detect_size": args.detect_size}
 

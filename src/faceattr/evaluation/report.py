@@ -149,7 +149,7 @@ def format_report(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"images             {r['images']} ({len(r['skipped'])} unreadable, skipped)"
-        + (f"; no face found in {r['no_face_found']} (used --framing)"
+        + (f"; no face found in {r['no_face_found']} (framed by the dataset framing)"
            if r["framing"] == "detect+align" else ""),
         f"mean accuracy      {r['mean_accuracy']:.2%}",
         f"balanced accuracy  {r['balanced_accuracy']:.2%}",

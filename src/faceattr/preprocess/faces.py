@@ -21,7 +21,13 @@ from PIL import Image
 
 from faceattr.errors import FaceAttrError
 from faceattr.preprocess.detectors import DetectedFace, Detector, create_detector, largest
-from faceattr.preprocess.framing import Framing, frame_face, get_framing, similarity_from_landmarks
+from faceattr.preprocess.framing import (
+    FILL,
+    Framing,
+    frame_face,
+    get_framing,
+    similarity_from_landmarks,
+)
 from faceattr.preprocess.image import decode_reduced, to_pil
 
 ImageInput = str | Path | Image.Image | np.ndarray
@@ -53,8 +59,11 @@ class Face:
         if self.pixels is None:
             return False
         p = self.pixels.astype(np.int16)
-        spread = (np.abs(p[..., 0] - p[..., 1]) + np.abs(p[..., 1] - p[..., 2])).mean()
-        return bool(spread < GREY_TOLERANCE)
+        picture = (p != FILL[0]).any(-1)  # leave out the border that lies outside the picture
+        if picture.mean() < 0.25:
+            return False
+        spread = np.abs(p[..., 0] - p[..., 1]) + np.abs(p[..., 1] - p[..., 2])
+        return bool(spread[picture].mean() < GREY_TOLERANCE)
 
 
 @dataclass

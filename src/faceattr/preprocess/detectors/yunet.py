@@ -98,6 +98,14 @@ class YuNet(Detector):
         boxes, points, scores = self._decode(out, ph, pw)
         if not len(scores):
             return []
+        # a box mostly outside the scanned picture is no face in it (low thresholds find such)
+        inside_w = np.clip(np.minimum(boxes[:, 2], tw) - np.maximum(boxes[:, 0], 0), 0, None)
+        inside_h = np.clip(np.minimum(boxes[:, 3], th) - np.maximum(boxes[:, 1], 0), 0, None)
+        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        ok = inside_w * inside_h >= 0.5 * area
+        boxes, points, scores = boxes[ok], points[ok], scores[ok]
+        if not len(scores):
+            return []
         keep = nms(boxes, scores, self.nms, self.contained)
         # back to the picture's pixels (the exact factor per axis, as rounding made it)
         fx, fy = w / tw, h / th
