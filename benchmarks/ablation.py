@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import DATA
 from faceattr.data.dataset import DatasetSpec, resolve
 from faceattr.evaluation.report import evaluate
-from faceattr.inference.engine import Engine
+from faceattr.inference.torch_engine import Engine
 
 
 def main() -> None:

@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import DATA, rate
 from faceattr.data.cache import open_cache, prepare
 from faceattr.data.dataset import DatasetSpec, resolve
-from faceattr.data.loader import CacheBatches
 from faceattr.models import ModelConfig
-from faceattr.preprocess.augment import AugmentConfig
+from faceattr.training.augment import AugmentConfig
 from faceattr.training.config import default_config
+from faceattr.training.loader import CacheBatches
 from training import train_step_rate
 
 SETS = [

@@ -17,8 +17,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import DATA, rate
-from faceattr.inference.engine import Engine
 from faceattr.inference.recognizer import Recognizer
+from faceattr.inference.torch_engine import Engine
 
 
 def main() -> None:

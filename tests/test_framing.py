@@ -106,8 +106,8 @@ def test_tight_crop_border_is_filled_and_wide_square_is_unchanged():
 def test_border_augmentation_blanks_like_the_tight_crop():
     import torch
 
-    from faceattr.preprocess.augment import AugmentConfig, augment, blank_border
     from faceattr.preprocess.framing import FILL
+    from faceattr.training.augment import AugmentConfig, augment, blank_border
 
     x = torch.full((4, 3, 64, 64), 0.9)
     out = blank_border(x, torch.tensor([True, False, True, False]))

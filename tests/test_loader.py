@@ -2,8 +2,8 @@ import torch
 
 from faceattr.data.cache import open_cache, prepare
 from faceattr.data.dataset import DatasetSpec, resolve
-from faceattr.data.loader import CacheBatches
-from faceattr.preprocess.augment import AugmentConfig
+from faceattr.training.augment import AugmentConfig
+from faceattr.training.loader import CacheBatches
 
 
 def make_cache(folder, labels, out):

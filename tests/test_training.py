@@ -161,8 +161,8 @@ def test_selection_and_thresholds_on_the_official_val_split(tiny_cache, tmp_path
     the thresholds; the logged val accuracy is the saved model's accuracy on those caches."""
     from faceattr.data.cache import open_cache, prepare
     from faceattr.data.dataset import DatasetSpec, resolve
-    from faceattr.data.loader import CacheBatches
     from faceattr.evaluation.metrics import summary
+    from faceattr.training.loader import CacheBatches
     from faceattr.training.train import predict_probs, train
 
     from .conftest import DATA

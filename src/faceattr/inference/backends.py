@@ -47,6 +47,6 @@ def load_engine(model: str | Path | None = None, backend: str = "auto",
         raise FaceAttrError(f"{path}: running a .safetensors model needs PyTorch: pip install "
                             "'faceattr[train]' (or export it with 'faceattr export' and use "
                             "the .onnx file)") from None
-    from faceattr.inference.engine import Engine
+    from faceattr.inference.torch_engine import Engine
 
     return Engine(path, threads=threads)

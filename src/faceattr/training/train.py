@@ -23,16 +23,16 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from faceattr.data.cache import open_cache
-from faceattr.data.loader import CacheBatches
 from faceattr.errors import FaceAttrError
 from faceattr.evaluation.calibration import fit_temperatures
 from faceattr.evaluation.metrics import summary, tune_thresholds
 from faceattr.inference.calibration import scale_thresholds
 from faceattr.models import FaceAttrNet, ModelConfig
 from faceattr.models.modelfile import save_model
-from faceattr.preprocess.augment import AugmentConfig
+from faceattr.training.augment import AugmentConfig
 from faceattr.training.checkpoint import load_checkpoint, save_checkpoint
 from faceattr.training.config import validate
+from faceattr.training.loader import CacheBatches
 from faceattr.training.losses import build_loss
 
 LOG_FIELDS = ["epoch", "step", "lr", "train_loss", "val_loss", "val_mean_accuracy",

@@ -13,8 +13,8 @@ import torch
 
 from faceattr.data.cache import Cache
 from faceattr.errors import FaceAttrError
-from faceattr.preprocess.augment import AugmentConfig, augment
-from faceattr.preprocess.tensor import normalise, to_unit
+from faceattr.training.augment import AugmentConfig, augment
+from faceattr.training.tensor import normalise, to_unit
 
 
 class CacheBatches:
