@@ -1,10 +1,9 @@
 import pytest
 import torch
 
-from faceattr.data.labels import CELEBA_ATTRIBUTES
+from faceattr.celeba import CELEBA_ATTRIBUTES, GROUPED_ORDER
 from faceattr.errors import FaceAttrError
 from faceattr.models import FaceAttrNet, ModelConfig
-from faceattr.models.config import GROUPED_ORDER
 
 TINY = {"widths": [8, 16], "depths": [1, 1], "task_dim": 8, "lstm_hidden": 8, "input_size": 32}
 

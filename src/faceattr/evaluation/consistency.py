@@ -9,19 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# (name, attributes that are mutually exclusive)
-RULES: list[tuple[str, tuple[str, ...]]] = [
-    ("no beard but goatee", ("No_Beard", "Goatee")),
-    ("no beard but mustache", ("No_Beard", "Mustache")),
-    ("bald with bangs", ("Bald", "Bangs")),
-    ("bald with black hair", ("Bald", "Black_Hair")),
-    ("bald with blond hair", ("Bald", "Blond_Hair")),
-    ("bald with brown hair", ("Bald", "Brown_Hair")),
-    ("bald with straight hair", ("Bald", "Straight_Hair")),
-    ("bald with wavy hair", ("Bald", "Wavy_Hair")),
-    ("two hair colours", ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")),
-    ("straight and wavy hair", ("Straight_Hair", "Wavy_Hair")),
-]
+from faceattr.celeba import RULES
 
 
 def violations(values: np.ndarray, attributes: tuple[str, ...] | list[str]) -> dict:

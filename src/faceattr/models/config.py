@@ -4,27 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from faceattr.data.labels import CELEBA_ATTRIBUTES
+from faceattr.celeba import CELEBA_ATTRIBUTES, GROUPED_ORDER
 from faceattr.errors import FaceAttrError
-
-# A semantic order for the LSTM: neighbours in the sequence are related attributes.
-GROUPED_ORDER: tuple[str, ...] = (
-    # hair
-    "Bald", "Receding_Hairline", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair",
-    "Straight_Hair", "Wavy_Hair", "Wearing_Hat",
-    # beard and male-typical
-    "Male", "5_o_Clock_Shadow", "Goatee", "Mustache", "No_Beard", "Sideburns",
-    # make-up and female-typical
-    "Heavy_Makeup", "Wearing_Lipstick", "Arched_Eyebrows", "Rosy_Cheeks", "Wearing_Earrings",
-    "Wearing_Necklace", "Attractive", "Young",
-    # face shape
-    "Oval_Face", "Chubby", "Double_Chin", "High_Cheekbones", "Pale_Skin",
-    # eyes, nose, mouth
-    "Bushy_Eyebrows", "Narrow_Eyes", "Bags_Under_Eyes", "Eyeglasses", "Big_Nose", "Pointy_Nose",
-    "Big_Lips", "Mouth_Slightly_Open", "Smiling",
-    # image and clothing
-    "Blurry", "Wearing_Necktie",
-)  # fmt: skip
 
 
 @dataclass

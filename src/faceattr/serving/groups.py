@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-GROUPS: dict[str, tuple[str, ...]] = {
-    "Hair": ("Bald", "Receding_Hairline", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair",
-             "Gray_Hair", "Straight_Hair", "Wavy_Hair"),
-    "Beard": ("5_o_Clock_Shadow", "Goatee", "Mustache", "No_Beard", "Sideburns"),
-    "Face": ("Oval_Face", "Chubby", "Double_Chin", "High_Cheekbones", "Pale_Skin", "Rosy_Cheeks",
-             "Bushy_Eyebrows", "Arched_Eyebrows", "Narrow_Eyes", "Bags_Under_Eyes", "Big_Nose",
-             "Pointy_Nose", "Big_Lips", "Mouth_Slightly_Open", "Smiling"),
-    "Make-up & accessories": ("Heavy_Makeup", "Wearing_Lipstick", "Eyeglasses", "Wearing_Hat",
-                              "Wearing_Earrings", "Wearing_Necklace", "Wearing_Necktie"),
-    "Overall": ("Male", "Young", "Attractive", "Blurry"),
-}
+from faceattr.celeba import GROUPS
 
 
 def attribute_groups(attributes: list[str]) -> dict[str, list[str]]:
