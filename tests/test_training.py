@@ -224,3 +224,21 @@ def test_time_limit_stops_inside_an_epoch_and_resume_finishes(tiny_cache, tmp_pa
     with pytest.raises(SystemExit) as e:  # argparse: must be over 0
         main([*argv, "--time-limit", "0"])
     assert e.value.code == 2 and "must be a number over 0" in capsys.readouterr().err
+
+
+def test_typed_settings_match_the_documented_defaults_and_check_bounds():
+    """default.toml (the documented defaults) and the dataclasses agree; every bound is checked
+    where the setting is read, and named."""
+    from faceattr.training.config import default_config
+    from faceattr.training.settings import Settings
+
+    assert Settings.from_dict(default_config()).to_dict() == Settings().to_dict()
+    assert Settings().to_dict() == default_config()
+    s = Settings.from_dict(load_config(None, ["train.epochs=3", "augment.grey=0.5"]))
+    assert s.train.epochs == 3 and s.augment.grey == 0.5 and s.model.head == "bilstm"
+    for bad, msg in [("train.lr=0", "train.lr = 0: must be over 0"),
+                     ("augment.grey=1.5", "augment.grey = 1.5: must be at most 1"),
+                     ('model.head="gru"', "model.head = 'gru': use one of bilstm, fc"),
+                     ("loss.ema=1", "loss.ema = 1: must be below 1")]:
+        with pytest.raises(FaceAttrError, match=re.escape(msg)):
+            load_config(None, [bad])

@@ -1,4 +1,5 @@
-"""Training configuration: a TOML file plus ``--set section.key=value`` overrides."""
+"""Training configuration: a TOML file plus ``--set section.key=value`` overrides, as a dict
+(what a run records in ``config.json``), checked and typed by ``training/settings.py``."""
 
 from __future__ import annotations
 
@@ -98,42 +99,10 @@ def _check_type(key: str, default: Any, value: Any, where: str) -> None:
                             f"{value!r}")
 
 
-# key -> (lowest, highest) allowed; a bound in a list is excluded ("over 0", "below 1").
-_RANGES: dict[str, tuple[float | list | None, float | list | None]] = {
-    "train.epochs": (1, None), "train.batch_size": (1, None), "train.lr": ([0], None),
-    "train.weight_decay": (0, None), "train.warmup_steps": (0, None), "train.threads": (0, None),
-    "train.log_every": (1, None), "train.ema_decay": (0, [1]), "train.max_minutes": (0, None),
-    "data.val_fraction": (0, [1]), "data.val_limit": (0, None), "data.limit": (0, None),
-    "model.input_size": (16, None), "model.task_dim": (1, None), "model.lstm_hidden": (1, None),
-    "model.dropout": (0, [1]), "loss.ema": (0, [1]), "augment.flip": (0, 1),
-    "augment.border": (0, 1), "augment.grey": (0, 1),
-    **{f"augment.{k}": (0, None) for k in ("scale", "shift", "rotate", "brightness", "contrast",
-                                          "saturation")},
-}
-
-
 def validate(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Check every number where it enters, before any data is read or any step is taken."""
-    for key, (lo, hi) in _RANGES.items():
-        section, name = key.split(".")
-        v = cfg[section][name]
-        if isinstance(lo, list) and v <= lo[0]:
-            raise FaceAttrError(f"{key} = {v}: must be over {lo[0]}")
-        if lo is not None and not isinstance(lo, list) and v < lo:
-            raise FaceAttrError(f"{key} = {v}: must be at least {lo}")
-        if isinstance(hi, list) and v >= hi[0]:
-            raise FaceAttrError(f"{key} = {v}: must be below {hi[0]}")
-        if hi is not None and not isinstance(hi, list) and v > hi:
-            raise FaceAttrError(f"{key} = {v}: must be at most {hi}")
-    for key in ("widths", "depths"):
-        v = cfg["model"][key]
-        if not v or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in v):
-            raise FaceAttrError(f"model.{key} = {v}: must be a non-empty list of positive "
-                                "integers")
-    if not cfg["data"]["train"]:
-        raise FaceAttrError("data.train is empty: name at least one cache (--train CACHE)")
-    if not cfg["data"]["val"] and cfg["data"]["val_fraction"] <= 0:
-        raise FaceAttrError("data.val_fraction = 0 with no data.val caches leaves nothing to "
-                            "validate on: set data.val (the official val split) or a fraction "
-                            "over 0")
+    """Check every key, type and bound (:class:`~faceattr.training.settings.Settings`), before
+    any data is read or any step is taken; returns ``cfg``."""
+    from faceattr.training.settings import Settings
+
+    Settings.from_dict(cfg)
     return cfg

@@ -14,6 +14,7 @@ import math
 import os
 import time
 from contextlib import nullcontext
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,9 @@ from faceattr.models import FaceAttrNet, ModelConfig
 from faceattr.models.modelfile import save_model
 from faceattr.training.augment import AugmentConfig
 from faceattr.training.checkpoint import load_checkpoint, save_checkpoint
-from faceattr.training.config import validate
 from faceattr.training.loader import CacheBatches
 from faceattr.training.losses import build_loss
+from faceattr.training.settings import Settings, TrainSettings
 
 LOG_FIELDS = ["epoch", "step", "lr", "train_loss", "val_loss", "val_mean_accuracy",
               "val_balanced_accuracy", "images_per_s", "seconds"]
@@ -42,9 +43,9 @@ LOG_FIELDS = ["epoch", "step", "lr", "train_loss", "val_loss", "val_mean_accurac
 SAVE_SECONDS = 20.0  # kept free before --time-limit for writing the checkpoint and leaving
 
 
-def lr_at(step: int, total: int, cfg: dict) -> float:
+def lr_at(step: int, total: int, t: TrainSettings) -> float:
     """Linear warm-up, then cosine decay to 1% of the peak."""
-    peak, warm = cfg["lr"], cfg["warmup_steps"]
+    peak, warm = t.lr, t.warmup_steps
     if step < warm:
         return peak * (step + 1) / warm
     frac = min(1.0, (step - warm) / max(1, total - warm))
@@ -103,6 +104,54 @@ def setup_distributed() -> tuple[int, int, int]:
     return dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0))
 
 
+@dataclass
+class Run:
+    """Everything one training run holds: settings, data, model, optimiser, progress."""
+
+    s: Settings
+    cfg: dict[str, Any]
+    out: Path
+    device: torch.device
+    rank: int
+    world: int
+    caches: list
+    val_caches: list
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    train_batches: CacheBatches
+    val_batches: CacheBatches
+    common: dict[str, Any]
+    attributes: list[str]
+    prevalence: np.ndarray
+    mcfg: ModelConfig
+    model: torch.nn.Module  # what the optimiser steps (DDP-wrapped under torchrun)
+    raw_model: torch.nn.Module
+    eval_model: torch.nn.Module  # what is validated and saved (the EMA copy when enabled)
+    ema_model: torch.nn.Module | None
+    loss_fn: torch.nn.Module
+    opt: torch.optim.Optimizer
+    modules: dict[str, torch.nn.Module]
+    state: dict[str, Any]
+    total_steps: int
+    # the epoch in progress
+    t0: float = 0.0
+    seen: int = 0
+    loss_sum: Any = None
+    lr: float = 0.0
+
+    @property
+    def master(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def ckpt_last(self) -> Path:
+        return self.out / "last.ckpt"
+
+    @property
+    def ckpt_best(self) -> Path:
+        return self.out / "best.ckpt"
+
+
 def train(cfg: dict[str, Any], out: Path, resume: bool = False,
           progress: bool = True, time_limit: float | None = None) -> dict[str, Any]:
     """Train a model as ``cfg`` says; write checkpoints, a CSV log and ``model.safetensors``.
@@ -111,10 +160,40 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
     be: ``resume`` then continues from the next batch), and return ``{"stopped": True, ...}``
     without writing the model.
     """
-    validate(cfg)
+    run = setup(cfg, Path(out), resume)
+    t = run.s.train
+    started = time.perf_counter()
+    # --time-limit: stop this long before it (a checkpoint's write), keeping room for the
+    # validation that ends an epoch (its last duration; a minute until one is measured)
+    deadline = started + 60 * time_limit - SAVE_SECONDS if time_limit else None
+    val_seconds = 60.0
+    skip = int(run.state.pop("batch", 0))  # batches of state["epoch"] done before a timed stop
+    for epoch in range(run.state["epoch"], t.epochs):
+        if t.max_minutes and time.perf_counter() - started > 60 * t.max_minutes:
+            if run.master:
+                print(f"stopping after {epoch} epochs: train.max_minutes reached", flush=True)
+            break
+        done = train_epoch(run, epoch, skip, deadline, val_seconds, progress)
+        if done < len(run.train_batches):  # out of time inside the epoch
+            return stop(run, epoch, done)
+        v0 = time.perf_counter()
+        end_epoch(run, epoch, skip, progress)
+        val_seconds = time.perf_counter() - v0 + 5.0
+        skip = 0
+    result: dict[str, Any] = {"epochs": run.state["epoch"],
+                              "best_val_mean_accuracy": run.state["best"]}
+    if run.master:
+        result["model"] = str(write_model(run))
+    if run.world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return result
+
+
+def setup(cfg: dict[str, Any], out: Path, resume: bool) -> Run:
+    """Settings checked, devices, data, model, loss and optimiser; a checkpoint restored."""
+    s = Settings.from_dict(cfg)
     rank, world, local_rank = setup_distributed()
-    master = rank == 0
-    tcfg, out = cfg["train"], Path(out)
     if torch.cuda.is_available():
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
@@ -122,192 +201,188 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
         torch.backends.cudnn.allow_tf32 = True
     else:
         device = torch.device("cpu")
-        torch.set_num_threads(tcfg["threads"] or max(1, (os.cpu_count() or 1) // world))
-    torch.manual_seed(tcfg["seed"] + rank)
+        torch.set_num_threads(s.train.threads or max(1, (os.cpu_count() or 1) // world))
+    torch.manual_seed(s.train.seed + rank)
 
-    # ---- data --------------------------------------------------------------------------------
-    caches = [open_cache(p) for p in cfg["data"]["train"]]
+    # ---- data: the official val split when given (identity-disjoint), else a random slice ---
+    caches = [open_cache(p) for p in s.data.train]
+    val_caches = [open_cache(p) for p in s.data.val]
     n_total = sum(len(c) for c in caches)
-    val_caches = [open_cache(p) for p in cfg["data"]["val"]]
-    # Validation: the official val split when given (identity-disjoint), else a random slice.
-    train_idx, val_idx = split_indices(n_total, 0.0 if val_caches else cfg["data"]["val_fraction"],
-                                       tcfg["seed"], cfg["data"]["limit"])
+    train_idx, val_idx = split_indices(n_total, 0.0 if val_caches else s.data.val_fraction,
+                                       s.train.seed, s.data.limit)
     if val_caches:
         val_idx = np.arange(sum(len(c) for c in val_caches))
-        if cfg["data"]["val_limit"]:
-            val_idx = val_idx[np.random.default_rng(tcfg["seed"]).permutation(len(val_idx))[
-                :cfg["data"]["val_limit"]]]
-    common = {"batch_size": tcfg["batch_size"], "seed": tcfg["seed"], "device": device}
+        if s.data.val_limit:
+            val_idx = val_idx[np.random.default_rng(s.train.seed).permutation(len(val_idx))[
+                :s.data.val_limit]]
+    common = {"batch_size": s.train.batch_size, "seed": s.train.seed, "device": device}
     train_batches = CacheBatches(caches, train_idx, shuffle=True, drop_last=True,
-                                 augment_cfg=AugmentConfig(**cfg["augment"]), rank=rank,
+                                 augment_cfg=AugmentConfig(**asdict(s.augment)), rank=rank,
                                  world=world, **common)
-    val_source = val_caches or caches
-    val_batches = CacheBatches(val_source, np.sort(val_idx), rank=rank, world=world, **common)
+    val_batches = CacheBatches(val_caches or caches, np.sort(val_idx), rank=rank, world=world,
+                               **common)
     if len(train_batches) == 0:
         raise FaceAttrError(f"too few training images ({len(train_idx)}) for batch size "
-                            f"{tcfg['batch_size']} x {world} process(es)")
+                            f"{s.train.batch_size} x {world} process(es)")
     attributes = list(train_batches.attributes)
-    prevalence = train_batches.labels[train_idx].mean(0)
 
-    # ---- model, loss, optimiser --------------------------------------------------------------
-    mcfg = ModelConfig.from_dict({**cfg["model"], "attributes": attributes})
+    # ---- model, loss, optimiser ----------------------------------------------------------------
+    mcfg = ModelConfig.from_dict({**asdict(s.model), "attributes": attributes})
     if mcfg.input_size != caches[0].size:
         raise FaceAttrError(f"model.input_size {mcfg.input_size} differs from the cache image "
                             f"size {caches[0].size}")
     model = FaceAttrNet(mcfg).to(device)
-    loss_fn = build_loss(cfg["loss"]["kind"], len(attributes), cfg["loss"]["ema"]).to(device)
+    loss_fn = build_loss(s.loss.kind, len(attributes), s.loss.ema).to(device)
     params = list(model.parameters()) + list(loss_fn.parameters())
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": tcfg["weight_decay"]},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=tcfg["lr"])
-    ema_decay = float(tcfg["ema_decay"])
-    ema_model = copy.deepcopy(model).eval() if ema_decay > 0 else None
+    opt = torch.optim.AdamW([{"params": [p for p in params if p.ndim >= 2],
+                              "weight_decay": s.train.weight_decay},
+                             {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}],
+                            lr=s.train.lr)
+    ema_model = copy.deepcopy(model).eval() if s.train.ema_decay > 0 else None
     modules = {"model": model, "loss": loss_fn} | ({"ema": ema_model} if ema_model else {})
-    state = {"epoch": 0, "step": 0, "best": -1.0, "history": []}
-    ckpt_last, ckpt_best = out / "last.ckpt", out / "best.ckpt"
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "best": -1.0, "history": []}
     if resume:
-        if not ckpt_last.is_file():
-            raise FaceAttrError(f"--resume: no checkpoint at {ckpt_last}")
-        state = load_checkpoint(ckpt_last, modules, opt)
-    elif ckpt_last.exists():
+        if not (out / "last.ckpt").is_file():
+            raise FaceAttrError(f"--resume: no checkpoint at {out / 'last.ckpt'}")
+        state = load_checkpoint(out / "last.ckpt", modules, opt)
+    elif (out / "last.ckpt").exists():
         raise FaceAttrError(f"{out} already holds a run; use --resume or another --out")
-    raw_model = model
-    eval_model = ema_model if ema_model is not None else raw_model  # what is validated and saved
+    wrapped = model
     if world > 1:
-        model = torch.nn.parallel.DistributedDataParallel(
+        wrapped = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[local_rank] if device.type == "cuda" else None)
-    amp = bool(tcfg["amp"])
-    total_steps = tcfg["epochs"] * len(train_batches)
-
-    if master:
+    if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg, indent=2))
-        log_path = out / "log.csv"
-        if not resume or not log_path.exists():
-            with log_path.open("w", newline="") as f:
+        if not resume or not (out / "log.csv").exists():
+            with (out / "log.csv").open("w", newline="") as f:
                 csv.writer(f).writerow(LOG_FIELDS)
+    return Run(s, cfg, out, device, rank, world, caches, val_caches, train_idx, val_idx,
+               train_batches, val_batches, common, attributes,
+               train_batches.labels[train_idx].mean(0), mcfg, wrapped, model,
+               ema_model if ema_model is not None else model, ema_model, loss_fn, opt, modules,
+               state, s.train.epochs * len(train_batches))
 
-    # ---- the loop ----------------------------------------------------------------------------
-    started = time.perf_counter()
-    # --time-limit: stop this long before it (a checkpoint's write), keeping room for the
-    # validation that ends an epoch (its last duration; a minute until one is measured)
-    deadline = started + 60 * time_limit - SAVE_SECONDS if time_limit else None
-    val_seconds = 60.0
-    skip = int(state.pop("batch", 0))  # batches of state["epoch"] done before a timed stop
-    for epoch in range(state["epoch"], tcfg["epochs"]):
-        if tcfg["max_minutes"] and time.perf_counter() - started > 60 * tcfg["max_minutes"]:
-            if master:
-                print(f"stopping after {epoch} epochs: train.max_minutes reached", flush=True)
-            break
-        train_batches.set_epoch(epoch, skip)
-        t0, seen, loss_sum = time.perf_counter(), 0, torch.zeros((), device=device)
-        bar = tqdm(train_batches, desc=f"epoch {epoch + 1}/{tcfg['epochs']}", unit="batch",
-                   disable=not (progress and master), leave=False, initial=skip,
-                   total=len(train_batches))
-        done = skip
-        for x, y in bar:
-            if deadline is not None and out_of_time(deadline - val_seconds, world, done):
-                bar.close()
-                state["batch"] = done
-                if master:
-                    save_checkpoint(ckpt_last, modules, opt, state)
-                    print(f"stopped at the time limit, in epoch {epoch + 1}/{tcfg['epochs']} "
-                          f"after batch {done}/{len(train_batches)}; best validation mean "
-                          f"accuracy so far {state['best']:.2%}; continue with: faceattr "
-                          f"train --out {out} --resume", flush=True)
-                if world > 1:
-                    dist.destroy_process_group()
-                return {"stopped": True, "epochs": epoch, "batch": done,
-                        "best_val_mean_accuracy": state["best"]}
-            done += 1
-            lr = lr_at(state["step"], total_steps, tcfg)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with autocast(device, amp):
-                logits = model(x)
-            loss, _ = loss_fn(logits.float(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if world > 1:  # the loss's own parameters (uncertainty weights) sit outside DDP
-                for p in loss_fn.parameters():
-                    dist.all_reduce(p.grad)
-                    p.grad /= world
-            opt.step()
-            if ema_model is not None:
-                update_ema(ema_model, raw_model, min(ema_decay, (1 + state["step"]) /
-                                                     (10 + state["step"])))
-            state["step"] += 1
-            seen += len(x)
-            loss_sum += loss.detach()
-            if master and state["step"] % tcfg["log_every"] == 0:
-                rate = seen * world / (time.perf_counter() - t0)
-                bar.set_postfix(loss=f"{loss.item():.4f}", img_s=f"{rate:.0f}")
-        train_loss = loss_sum / max(1, len(train_batches) - skip)
-        skip = 0
-        if world > 1:
-            dist.all_reduce(train_loss)
-            train_loss /= world
-        seconds = time.perf_counter() - t0
-        v0 = time.perf_counter()
-        val = evaluate_split(eval_model, val_batches, device, amp, world)
-        val_seconds = time.perf_counter() - v0 + 5.0
-        state["epoch"] = epoch + 1
-        row = {"epoch": epoch + 1, "step": state["step"], "lr": f"{lr:.6g}",
-               "train_loss": f"{train_loss.item():.5f}", "val_loss": f"{val['loss']:.5f}",
-               "val_mean_accuracy": f"{val['mean_accuracy']:.5f}",
-               "val_balanced_accuracy": f"{val['balanced_accuracy']:.5f}",
-               "images_per_s": f"{seen * world / seconds:.1f}", "seconds": f"{seconds:.1f}"}
-        state["history"].append(row)
-        improved = val["mean_accuracy"] > state["best"]
+
+def train_epoch(run: Run, epoch: int, skip: int, deadline: float | None, val_seconds: float,
+                progress: bool) -> int:
+    """One epoch's steps from batch ``skip``; returns how many batches of the epoch are done
+    (fewer than all when the time ran out)."""
+    t, device = run.s.train, run.device
+    run.train_batches.set_epoch(epoch, skip)
+    run.t0, run.seen, run.loss_sum = time.perf_counter(), 0, torch.zeros((), device=device)
+    bar = tqdm(run.train_batches, desc=f"epoch {epoch + 1}/{t.epochs}", unit="batch",
+               disable=not (progress and run.master), leave=False, initial=skip,
+               total=len(run.train_batches))
+    done = skip
+    for x, y in bar:
+        if deadline is not None and out_of_time(deadline - val_seconds, run.world, done):
+            bar.close()
+            return done
+        done += 1
+        lr = lr_at(run.state["step"], run.total_steps, t)
+        for g in run.opt.param_groups:
+            g["lr"] = lr
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with autocast(device, t.amp):
+            logits = run.model(x)
+        loss, _ = run.loss_fn(logits.float(), y)
+        run.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if run.world > 1:  # the loss's own parameters (uncertainty weights) sit outside DDP
+            for p in run.loss_fn.parameters():
+                dist.all_reduce(p.grad)
+                p.grad /= run.world
+        run.opt.step()
+        if run.ema_model is not None:
+            step = run.state["step"]
+            update_ema(run.ema_model, run.raw_model,
+                       min(t.ema_decay, (1 + step) / (10 + step)))
+        run.state["step"] += 1
+        run.seen += len(x)
+        run.loss_sum += loss.detach()
+        run.lr = lr
+        if run.master and run.state["step"] % t.log_every == 0:
+            rate = run.seen * run.world / (time.perf_counter() - run.t0)
+            bar.set_postfix(loss=f"{loss.item():.4f}", img_s=f"{rate:.0f}")
+    return done
+
+
+def end_epoch(run: Run, epoch: int, skip: int, progress: bool) -> None:
+    """Validate, log, checkpoint (and keep the best)."""
+    train_loss = run.loss_sum / max(1, len(run.train_batches) - skip)
+    if run.world > 1:
+        dist.all_reduce(train_loss)
+        train_loss /= run.world
+    seconds = time.perf_counter() - run.t0
+    val = evaluate_split(run.eval_model, run.val_batches, run.device, run.s.train.amp, run.world)
+    run.state["epoch"] = epoch + 1
+    row = {"epoch": epoch + 1, "step": run.state["step"], "lr": f"{run.lr:.6g}",
+           "train_loss": f"{train_loss.item():.5f}", "val_loss": f"{val['loss']:.5f}",
+           "val_mean_accuracy": f"{val['mean_accuracy']:.5f}",
+           "val_balanced_accuracy": f"{val['balanced_accuracy']:.5f}",
+           "images_per_s": f"{run.seen * run.world / seconds:.1f}", "seconds": f"{seconds:.1f}"}
+    run.state["history"].append(row)
+    improved = val["mean_accuracy"] > run.state["best"]
+    if improved:
+        run.state["best"] = val["mean_accuracy"]
+    if run.master:
+        with (run.out / "log.csv").open("a", newline="") as f:
+            csv.DictWriter(f, LOG_FIELDS).writerow(row)
+        save_checkpoint(run.ckpt_last, run.modules, run.opt, run.state)
         if improved:
-            state["best"] = val["mean_accuracy"]
-        if master:
-            with (out / "log.csv").open("a", newline="") as f:
-                csv.DictWriter(f, LOG_FIELDS).writerow(row)
-            save_checkpoint(ckpt_last, modules, opt, state)
-            if improved:
-                save_checkpoint(ckpt_best, modules, opt, state)
-            if progress:
-                print(f"epoch {epoch + 1}: train loss {row['train_loss']}, val loss "
-                      f"{row['val_loss']}, val mean acc {row['val_mean_accuracy']}, "
-                      f"val balanced acc {row['val_balanced_accuracy']}, "
-                      f"{row['images_per_s']} img/s", flush=True)
+            save_checkpoint(run.ckpt_best, run.modules, run.opt, run.state)
+        if progress:
+            print(f"epoch {epoch + 1}: train loss {row['train_loss']}, val loss "
+                  f"{row['val_loss']}, val mean acc {row['val_mean_accuracy']}, "
+                  f"val balanced acc {row['val_balanced_accuracy']}, "
+                  f"{row['images_per_s']} img/s", flush=True)
 
-    # ---- the model file: best weights, thresholds tuned on the validation slice ---------------
-    result: dict[str, Any] = {"epochs": state["epoch"], "best_val_mean_accuracy": state["best"]}
-    if master:
-        if ckpt_best.exists():
-            load_checkpoint(ckpt_best, modules, opt)
-        probs, labels, _ = predict_probs(
-            eval_model, CacheBatches(val_source, np.sort(val_idx), **common), device, amp)
-        thresholds = tune_thresholds(probs, labels) if len(labels) else np.full(
-            len(attributes), 0.5)
-        # one temperature per attribute (val split); thresholds move with it, decisions do not
-        temperatures = fit_temperatures(probs, labels) if len(labels) else np.ones(
-            len(attributes))
-        thresholds = scale_thresholds(thresholds, temperatures)
-        meta = {
-            "attributes": attributes,
-            "input_size": mcfg.input_size,
-            "framing": caches[0].framing,
-            "normalisation": {"mean": 0.5, "std": 0.5},
-            "thresholds": [float(t) for t in thresholds],
-            "temperatures": [round(float(t), 5) for t in temperatures],
-            "train_prevalence": [float(p) for p in prevalence],
-            "training": {"caches": [str(c.path) for c in caches], "images": len(train_idx),
-                         "val_caches": [str(c.path) for c in val_caches],
-                         "val_images": len(val_idx), "loss": cfg["loss"],
-                         "epochs": state["epoch"], "seed": tcfg["seed"]},
-            "metrics": {"val_mean_accuracy": state["best"], "history": state["history"]},
-        }
-        save_model(eval_model, out / "model.safetensors", meta)
-        result["model"] = str(out / "model.safetensors")
-    if world > 1:
-        dist.barrier()
+
+def stop(run: Run, epoch: int, done: int) -> dict[str, Any]:
+    """Out of time inside an epoch: a checkpoint that records the batch, and where it stands."""
+    run.state["batch"] = done
+    if run.master:
+        save_checkpoint(run.ckpt_last, run.modules, run.opt, run.state)
+        print(f"stopped at the time limit, in epoch {epoch + 1}/{run.s.train.epochs} after "
+              f"batch {done}/{len(run.train_batches)}; best validation mean accuracy so far "
+              f"{run.state['best']:.2%}; continue with: faceattr train --out {run.out} --resume",
+              flush=True)
+    if run.world > 1:
         dist.destroy_process_group()
-    return result
+    return {"stopped": True, "epochs": epoch, "batch": done,
+            "best_val_mean_accuracy": run.state["best"]}
+
+
+def write_model(run: Run) -> Path:
+    """The best weights with thresholds and temperatures fitted on the validation rows."""
+    if run.ckpt_best.exists():
+        load_checkpoint(run.ckpt_best, run.modules, run.opt)
+    probs, labels, _ = predict_probs(
+        run.eval_model, CacheBatches(run.val_caches or run.caches, np.sort(run.val_idx),
+                                     **run.common), run.device, run.s.train.amp)
+    n = len(run.attributes)
+    thresholds = tune_thresholds(probs, labels) if len(labels) else np.full(n, 0.5)
+    # one temperature per attribute; the thresholds move with it, the decisions do not
+    temperatures = fit_temperatures(probs, labels) if len(labels) else np.ones(n)
+    thresholds = scale_thresholds(thresholds, temperatures)
+    meta = {
+        "attributes": run.attributes,
+        "input_size": run.mcfg.input_size,
+        "framing": run.caches[0].framing,
+        "normalisation": {"mean": 0.5, "std": 0.5},
+        "thresholds": [float(t) for t in thresholds],
+        "temperatures": [round(float(t), 5) for t in temperatures],
+        "train_prevalence": [float(p) for p in run.prevalence],
+        "training": {"caches": [str(c.path) for c in run.caches], "images": len(run.train_idx),
+                     "val_caches": [str(c.path) for c in run.val_caches],
+                     "val_images": len(run.val_idx), "loss": run.cfg["loss"],
+                     "epochs": run.state["epoch"], "seed": run.s.train.seed},
+        "metrics": {"val_mean_accuracy": run.state["best"], "history": run.state["history"]},
+    }
+    path = run.out / "model.safetensors"
+    save_model(run.eval_model, path, meta)
+    return path
 
 
 def out_of_time(deadline: float, world: int, step: int) -> bool:

@@ -1,0 +1,160 @@
+"""The training settings as typed dataclasses, one per TOML section, each field with its bounds.
+
+``faceattr train`` reads TOML (``configs/default.toml`` documents every key) plus ``--set``
+overrides into a plain dict (``training/config.py``), which is also what a run records
+(``RUN/config.json``); :meth:`Settings.from_dict` checks every key, type and bound there, before
+any data is read, and gives the loop typed access (``s.train.epochs``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+from faceattr.errors import FaceAttrError
+
+
+def setting(default: Any, *, lo: float | None = None, hi: float | None = None,
+            above: float | None = None, below: float | None = None,
+            choices: tuple[str, ...] | None = None) -> Any:
+    """A field with its bounds: at least ``lo``, at most ``hi``, over ``above``, under
+    ``below``, or one of ``choices``."""
+    meta = {"lo": lo, "hi": hi, "above": above, "below": below, "choices": choices}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class DataSettings:
+    train: list[str] = setting(["cache/celeba-aligned", "cache/celebahq", "cache/crop108-train",
+                                "cache/square160-train"])
+    val: list[str] = setting(["cache/crop108-val", "cache/square160-val"])
+    val_fraction: float = setting(0.05, lo=0, below=1)
+    val_limit: int = setting(0, lo=0)
+    limit: int = setting(0, lo=0)
+
+
+@dataclass
+class ModelSettings:
+    input_size: int = setting(64, lo=16)
+    widths: list[int] = setting([32, 64, 128, 256])
+    depths: list[int] = setting([1, 1, 2, 1])
+    act: str = setting("prelu", choices=("prelu", "relu"))
+    norm: str = setting("batch", choices=("batch", "group"))
+    sequence: str = setting("attention", choices=("attention", "linear"))
+    task_dim: int = setting(64, lo=1)
+    head: str = setting("bilstm", choices=("bilstm", "fc"))
+    lstm_hidden: int = setting(64, lo=1)
+    dropout: float = setting(0.2, lo=0, below=1)
+    order: str | list[str] = setting("grouped")
+
+
+@dataclass
+class LossSettings:
+    kind: str = setting("patent", choices=("patent", "mean", "uncertainty"))
+    ema: float = setting(0.0, lo=0, below=1)
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = setting(12, lo=1)
+    batch_size: int = setting(64, lo=1)
+    lr: float = setting(2e-3, above=0)
+    weight_decay: float = setting(5e-4, lo=0)
+    warmup_steps: int = setting(200, lo=0)
+    seed: int = setting(0)
+    threads: int = setting(0, lo=0)
+    amp: bool = setting(True)
+    log_every: int = setting(20, lo=1)
+    ema_decay: float = setting(0.0, lo=0, below=1)
+    max_minutes: float = setting(0, lo=0)
+
+
+@dataclass
+class AugmentSettings:
+    flip: float = setting(0.5, lo=0, hi=1)
+    scale: float = setting(0.08, lo=0)
+    shift: float = setting(0.06, lo=0)
+    rotate: float = setting(8.0, lo=0)
+    brightness: float = setting(0.25, lo=0)
+    contrast: float = setting(0.25, lo=0)
+    saturation: float = setting(0.25, lo=0)
+    border: float = setting(0.3, lo=0, hi=1)
+    grey: float = setting(0.0, lo=0, hi=1)
+
+
+SECTIONS = {"data": DataSettings, "model": ModelSettings, "loss": LossSettings,
+            "train": TrainSettings, "augment": AugmentSettings}
+
+
+@dataclass
+class Settings:
+    data: DataSettings = field(default_factory=DataSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    loss: LossSettings = field(default_factory=LossSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+
+    @classmethod
+    def from_dict(cls, cfg: dict[str, dict[str, Any]]) -> Settings:
+        """Typed settings from a config dict; every key, type and bound checked, the first
+        problem named in one line."""
+        sections = {}
+        for name, kind in SECTIONS.items():
+            values = cfg.get(name, {})
+            known = {f.name: f for f in fields(kind)}
+            for key in values:
+                if key not in known:
+                    raise FaceAttrError(f"unknown setting {name}.{key}")
+            for key, f in known.items():
+                if key in values:
+                    _check(f"{name}.{key}", f, values[key])
+            sections[name] = kind(**values)
+        s = cls(**sections)
+        s._check_together()
+        return s
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return asdict(self)
+
+    def _check_together(self) -> None:
+        for key in ("widths", "depths"):
+            v = getattr(self.model, key)
+            if not v or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 1
+                                for x in v):
+                raise FaceAttrError(f"model.{key} = {v}: must be a non-empty list of positive "
+                                    "integers")
+        if not self.data.train:
+            raise FaceAttrError("data.train is empty: name at least one cache (--train CACHE)")
+        if not self.data.val and self.data.val_fraction <= 0:
+            raise FaceAttrError("data.val_fraction = 0 with no data.val caches leaves nothing "
+                                "to validate on: set data.val (the official val split) or a "
+                                "fraction over 0")
+
+
+def _default(f) -> Any:
+    return f.default_factory() if f.default is MISSING else f.default
+
+
+def _check(key: str, f, value: Any) -> None:
+    """The value's type (an int may stand for a float; the scan order may be a name or a list)
+    and its bounds."""
+    default = _default(f)
+    is_bool = isinstance(value, bool)
+    same = isinstance(value, type(default)) and (is_bool == isinstance(default, bool))
+    widened = isinstance(default, float) and isinstance(value, int) and not is_bool
+    if not (same or widened or (key == "model.order" and isinstance(value, (str, list)))):
+        raise FaceAttrError(f"{key} expects a {type(default).__name__}, got {value!r}")
+    m = f.metadata
+    if m.get("choices") and value not in m["choices"]:
+        raise FaceAttrError(f"{key} = {value!r}: use one of {', '.join(m['choices'])}")
+    if isinstance(value, (int, float)) and not is_bool:
+        if m.get("lo") is not None and value < m["lo"]:
+            raise FaceAttrError(f"{key} = {value}: must be at least {m['lo']}")
+        if m.get("hi") is not None and value > m["hi"]:
+            raise FaceAttrError(f"{key} = {value}: must be at most {m['hi']}")
+        if m.get("above") is not None and value <= m["above"]:
+            raise FaceAttrError(f"{key} = {value}: must be over {m['above']}")
+        if m.get("below") is not None and value >= m["below"]:
+            raise FaceAttrError(f"{key} = {value}: must be below {m['below']}")
