@@ -314,3 +314,15 @@ def test_evaluate_writes_its_json_even_when_the_reader_stops_early(test_crops_sm
 def test_service_refuses_to_start_with_a_mistyped_model():
     with pytest.raises(FaceAttrError, match="no bundled model of that name"):
         create_app(model="accurate")
+
+
+def test_threshold_messages_fit_the_caller(client, capsys):
+    """One place reads thresholds; each caller is told in its own terms."""
+    with pytest.raises(FaceAttrError) as e:
+        Recognizer(threshold=2)
+    assert str(e.value).startswith("threshold 2.0") and "--" not in str(e.value)
+    r = client.post("/v1/predict?threshold=often",
+                    files=[("files", ("a.jpg", EXAMPLE.read_bytes(), "i/j"))])
+    assert r.status_code == 422 and "the threshold parameter 'often'" in r.json()["detail"]
+    assert main(["predict", str(EXAMPLE), "--threshold", "often"]) == 2
+    assert "--threshold 'often'" in one_line(capsys.readouterr().err)

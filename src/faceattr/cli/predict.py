@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                           args.batch_size, args.overwrite)
     from faceattr.inference.recognizer import Recognizer
 
-    rec = Recognizer(**options)
+    rec = Recognizer(**options, threshold_name="--threshold")
     return PredictJob(rec, files, errors, fmt, args.output, args.overwrite, args.annotate,
                       args.summary, args.batch_size,
                       run_settings(rec, args.threshold, args.detector_score)).run()

@@ -70,7 +70,7 @@ def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bo
     labels = labels[:, cols]
     raw = engine.probabilities(faces, mirror=mirror, calibrated=False)
     probs = apply_temperatures(raw, engine.temperatures)
-    pred = (probs >= engine.thresholds(threshold)[None]).astype(np.uint8)
+    pred = (probs >= engine.thresholds(threshold, "--threshold")[None]).astype(np.uint8)
     m = attribute_metrics(pred, labels)
     prevalence = engine.meta.get("train_prevalence")
     errors_cal, errors_raw = ece(probs, labels), ece(raw, labels)

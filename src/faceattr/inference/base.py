@@ -59,16 +59,18 @@ class EngineBase:
         temps = self.meta.get("temperatures")
         self.temperatures = None if temps is None else np.asarray(temps, np.float64)
 
-    def thresholds(self, mode: str | float = "tuned") -> np.ndarray:
-        """Per-attribute thresholds: ``"tuned"`` (stored), ``"0.5"`` or any number in (0, 1)."""
+    def thresholds(self, mode: str | float = "tuned", name: str = "threshold") -> np.ndarray:
+        """Per-attribute thresholds: ``"tuned"`` (stored), ``"0.5"`` or any number in (0, 1).
+        The one place thresholds are read; ``name`` is how the caller calls the setting
+        (``--threshold`` on the command line, ``threshold`` in Python and HTTP)."""
         if mode == "tuned":
             return self.tuned
         try:
             t = float(mode)
         except ValueError:
-            raise FaceAttrError(f"--threshold {mode!r}: use 0.5, tuned or a number") from None
+            raise FaceAttrError(f"{name} {mode!r}: use 0.5, tuned or a number") from None
         if not 0.0 < t < 1.0:
-            raise FaceAttrError(f"--threshold {t}: must lie strictly between 0 and 1")
+            raise FaceAttrError(f"{name} {t}: must lie strictly between 0 and 1")
         return np.full(len(self.attributes), t)
 
     def probabilities(self, faces: np.ndarray, batch_size: int = 64,

@@ -104,7 +104,7 @@ class Recognizer:
                  threads: int | None = None, backend: str = "auto",
                  detect: bool | None = None, detector: str | Detector = DEFAULT_DETECTOR,
                  min_face: float = MIN_FACE, detector_score: float | None = None,
-                 detect_size: int | None = None) -> None:
+                 detect_size: int | None = None, threshold_name: str = "threshold") -> None:
         self.engine = load_engine(model, backend, threads=threads)
         self._pools: dict[int, ThreadPoolExecutor] = {}
         if detect is None:  # the one default of CLI, API and service
@@ -113,7 +113,7 @@ class Recognizer:
                                      framing, min_face=min_face,
                                      detector_options={"score": detector_score,
                                                        "max_size": detect_size})
-        self.thresholds = self.engine.thresholds(str(threshold))
+        self.thresholds = self.engine.thresholds(str(threshold), threshold_name)
         self.mirror = mirror
 
     @property

@@ -148,7 +148,7 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
             "0.5 (default), tuned (per attribute) or a number between 0 and 1"))] = "0.5",
     ) -> PredictResponse:
         try:
-            cut = rec.engine.thresholds(threshold)
+            cut = rec.engine.thresholds(threshold, "the threshold parameter")
         except FaceAttrError as e:
             raise HTTPException(422, str(e)) from None
         if len(files) > MAX_FILES:
