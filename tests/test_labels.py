@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from faceattr.celeba import CELEBA_ATTRIBUTES
 from faceattr.data.labels import (
-    CELEBA_ATTRIBUTES,
     read_celeba_attributes,
     read_csv_labels,
     read_labels,

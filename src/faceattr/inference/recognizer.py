@@ -69,13 +69,6 @@ class Prediction:
         return out
 
 
-# Measured for the bundled fast model by benchmarks/greyscale.py (grey vs colour test crops):
-# the attributes that lose more than 5 points of accuracy on grey faces.
-GREY_UNRELIABLE_FAST = ("Pale_Skin", "Heavy_Makeup", "Black_Hair", "Wearing_Lipstick",
-                        "High_Cheekbones", "Brown_Hair", "Mouth_Slightly_Open", "Wavy_Hair",
-                        "Wearing_Earrings")
-
-
 def _describe(image: ImageInput, i: int) -> str:
     return str(image) if isinstance(image, (str, Path)) else f"<{type(image).__name__} #{i}>"
 
@@ -118,10 +111,10 @@ class Recognizer:
 
     @property
     def grey_unreliable(self) -> list[str]:
-        """The attributes this model gets wrong on black-and-white faces (more than 5 points
-        of accuracy lost on grey test crops, ``benchmarks/greyscale.py``): the model file's own
-        list when it has one (``grey_unreliable``), else the one measured for ``fast``."""
-        names = self.engine.meta.get("grey_unreliable", GREY_UNRELIABLE_FAST)
+        """The attributes this model gets wrong on black-and-white faces: the model file's
+        ``grey_unreliable`` (measured on the val split turned grey by
+        ``tools/calibrate_model.py``: more than 5 points of accuracy lost)."""
+        names = self.engine.meta.get("grey_unreliable", [])
         return [a for a in self.attributes if a in names]
 
     @property
