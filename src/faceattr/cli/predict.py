@@ -12,6 +12,7 @@ from faceattr.cli.common import (
     detection_kwargs,
     input_path,
     nonempty,
+    positive_float,
     positive_int,
 )
 from faceattr.errors import FaceAttrError
@@ -49,6 +50,8 @@ def add(sub) -> None:
                    help="print each attribute's prevalence over all faces at the end")
     p.add_argument("--batch-size", type=positive_int, default=64,
                    help="faces per network call (default 64)")
+    p.add_argument("--fps", type=positive_float, default=5.0,
+                   help="videos: frames sampled per second (default 5; faceattr[video])")
     p.set_defaults(func=run)
 
 
@@ -69,9 +72,15 @@ def run(args: argparse.Namespace) -> int:
     files, errors = expand_inputs(paths)
     fmt = choose_format(args.format or ("parquet" if args.ray else None), args.output, files,
                         args.overwrite)
-    if args.annotate is not None and args.annotate.exists() and not args.annotate.is_dir():
+    from faceattr.preprocess.video import is_video_name
+
+    if args.annotate is not None and is_video_name(args.annotate.name):
+        if len(files) != 1 or not is_video_name(files[0].name):
+            raise FaceAttrError(f"--annotate {args.annotate}: a video file takes one video "
+                                "input; name a folder to annotate several inputs")
+    elif args.annotate is not None and args.annotate.exists() and not args.annotate.is_dir():
         raise FaceAttrError(f"--annotate {args.annotate}: a file; --annotate names a folder "
-                            "to write the annotated pictures in")
+                            "to write the annotated pictures in (or a .mp4 for one video)")
     if fmt == "parquet":
         from faceattr.outputs.parquet import pyarrow_parquet
 
@@ -93,4 +102,4 @@ def run(args: argparse.Namespace) -> int:
     rec = Recognizer(**options, threshold_name="--threshold")
     return PredictJob(rec, files, errors, fmt, args.output, args.overwrite, args.annotate,
                       args.summary, args.batch_size,
-                      run_settings(rec, args.threshold, args.detector_score)).run()
+                      run_settings(rec, args.threshold, args.detector_score), args.fps).run()

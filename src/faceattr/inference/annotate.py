@@ -48,3 +48,53 @@ def annotate(source: Path, preds: list[Prediction], out_dir: Path, top: int = 4)
     out = out_dir / (source.stem + ".annotated.jpg")
     image.save(out, quality=92)
     return out
+
+
+def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 3) -> Path:
+    """A copy of the video with each face's box, track id and its track's ``top`` attributes
+    drawn on every frame (the boxes of the latest sampled frame, held until the next one).
+    ``out``: a video file name, or a folder (``NAME.annotated.mp4`` in it)."""
+    import bisect
+
+    import av
+
+    from faceattr.preprocess.video import is_video_name
+
+    target = out if is_video_name(out.name) else out / (source.stem + ".annotated.mp4")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tracks = {p.video.track: p for p in preds if p.video is not None and p.video.frames}
+    frames: dict[float, list[Prediction]] = {}
+    for p in preds:
+        if p.video is not None and p.video.frames is None and p.face is not None:
+            frames.setdefault(p.video.time, []).append(p)
+    times = sorted(frames)
+    with av.open(str(source)) as src, av.open(str(target), "w") as dst:
+        stream = src.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = stream.average_rate or 30
+        enc = dst.add_stream("libx264", rate=rate)
+        enc.width, enc.height, enc.pix_fmt = stream.codec_context.width, \
+            stream.codec_context.height, "yuv420p"
+        for k, frame in enumerate(src.decode(stream)):
+            t = float(frame.time) if frame.time is not None else k / float(rate)
+            image = frame.to_image()
+            i = bisect.bisect_right(times, t + 1e-6) - 1
+            if i >= 0:
+                draw = ImageDraw.Draw(image)
+                width = max(2, round(min(image.size) / 250))
+                for p in frames[times[i]]:
+                    x0, y0, x1, y1 = p.face.box
+                    colour = (150, 150, 150) if p.skipped else (59, 125, 221)
+                    draw.rectangle((x0, y0, x1, y1), outline=colour, width=width)
+                    summary = tracks.get(p.video.track)
+                    names = summary.present[:top] if summary is not None else []
+                    label = f"#{p.video.track}: " + (", ".join(a.replace("_", " ") for a in names)
+                                                     or "(none)")
+                    draw.rectangle((x0, y1, x0 + draw.textlength(label) + 6, y1 + 14),
+                                   fill=colour)
+                    draw.text((x0 + 3, y1 + 1), label, fill="white")
+            for packet in enc.encode(av.VideoFrame.from_image(image)):
+                dst.mux(packet)
+        for packet in enc.encode():
+            dst.mux(packet)
+    return target

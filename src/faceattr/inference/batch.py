@@ -32,6 +32,7 @@ def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
     """Files as given, folders (recursively) and tar shards expanded to their images, each input
     once however often it is named; plus errors for missing paths. Files in a folder that are
     not images by their extension are counted in a note, never dropped silently."""
+    from faceattr.preprocess.video import is_video_name
     from faceattr.storage.shards import IMAGE_EXTENSIONS, is_tar_name, scan_images
 
     files, errors, seen, repeated = [], [], set(), 0
@@ -41,6 +42,8 @@ def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
             if p.is_dir():
                 others = [f for f in p.rglob("*") if f.is_file() and not is_tar_name(f.name)
                           and f.suffix.lower() not in IMAGE_EXTENSIONS]
+                found += sorted(f for f in others if is_video_name(f.name))
+                others = [f for f in others if not is_video_name(f.name)]
                 if others:
                     kinds = sorted({f.suffix.lower() or "(no extension)" for f in others})
                     note(f"note: {len(others)} files in {p} are not read (not images by their "
@@ -193,6 +196,7 @@ class PredictJob:
     summary: bool = False
     batch_size: int = 64
     settings: dict[str, Any] = field(default_factory=dict)
+    fps: float = 5.0  # videos: frames sampled per second
 
     def run(self) -> int:
         """Predict, write, summarise; the exit status (1 if any input failed)."""
@@ -222,7 +226,15 @@ class PredictJob:
             bar = stack.enter_context(tqdm(total=len(todo), unit="img", file=sys.stderr,
                                            disable=len(todo) <= self.batch_size))
             started = time.perf_counter()
-            for group in by_input(rec.iter_predict(todo, batch_size=self.batch_size)):
+            from faceattr.preprocess.video import is_video_name
+
+            videos = [f for f in todo if is_video_name(f.name)]
+            photos = [f for f in todo if not is_video_name(f.name)]
+            if videos:  # say what is missing before any work
+                from faceattr.preprocess.video import _av
+
+                _av()
+            for group in self._groups(photos, videos):
                 bar.update(1)
                 for p in group:
                     if not p.ok:
@@ -230,7 +242,7 @@ class PredictJob:
                         note(f"skipped: {p.error}")
                         continue
                     small += bool(p.skipped)
-                    faces += not p.skipped
+                    faces += not p.skipped and not (p.video and p.video.frames)
                     if self.annotate:
                         by_file.setdefault(p.source, []).append(p)
                 if results is not None:
@@ -245,11 +257,15 @@ class PredictJob:
             if self.summary:
                 print_prevalence(results.rows() if results is not None else summary_rows, attrs)
         if self.annotate:
-            from faceattr.inference.annotate import annotate
+            from faceattr.inference.annotate import annotate, annotate_video
+            from faceattr.preprocess.video import is_video_name
 
             for source, preds in by_file.items():
-                annotate(Path(source), preds, self.annotate)
-            note(f"annotated {len(by_file)} pictures in {self.annotate}")
+                if is_video_name(source):
+                    annotate_video(Path(source), preds, self.annotate)
+                else:
+                    annotate(Path(source), preds, self.annotate)
+            note(f"annotated {len(by_file)} inputs in {self.annotate}")
         if self.output:
             note(f"wrote results to {self.output}")
         if len(self.files) > 1 or self.output:  # the closing summary of a batch job
@@ -259,6 +275,21 @@ class PredictJob:
         if failed:
             note(f"{failed} of {len(todo) + len(self.errors)} inputs failed")
         return 1 if failed else 0
+
+    def _groups(self, photos: list[Path], videos: list[Path]):
+        """The predictions of each input, photos first; a video is one input (all its frames'
+        faces, then its tracks), written at once, so an interrupted run redoes it whole."""
+        from faceattr.errors import FaceAttrError
+        from faceattr.inference.recognizer import Prediction
+        from faceattr.inference.video import predict_video
+
+        yield from by_input(self.rec.iter_predict(photos, batch_size=self.batch_size))
+        for v in videos:
+            try:
+                preds = list(predict_video(self.rec, v, self.fps, self.batch_size))
+            except FaceAttrError as e:
+                preds = [Prediction(str(v), error=str(e))]
+            yield preds or [Prediction(str(v), error=f"{v}: no face found")]
 
 
 def run_on_ray(files: list[Path], errors: list[str], output: Path | None, fmt: str,

@@ -27,6 +27,24 @@ from faceattr.preprocess.framing import Framing
 
 
 @dataclass
+class VideoPlace:
+    """Where a video record belongs: a face in a sampled frame (``time``, ``frame``, ``track``),
+    or a track's summary (``track``, ``time`` to ``until``, over ``frames`` frames)."""
+
+    time: float | None = None
+    frame: int | None = None
+    track: int | None = None
+    frames: int | None = None  # set on a track's summary: the frames averaged
+    until: float | None = None  # a track's last time
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.frames is not None:
+            return {"track": self.track, "summary": True, "first": self.time, "last": self.until,
+                    "frames": self.frames}
+        return {"time": self.time, "frame": self.frame, "track": self.track}
+
+
+@dataclass
 class Prediction:
     """Attributes of one face: P(present) and the thresholded decision for each attribute."""
 
@@ -37,6 +55,7 @@ class Prediction:
     face: DetectedFace | None = None  # with detection: where the face was found
     face_index: int = 0
     unreliable: list[str] = field(default_factory=list)  # e.g. colour attributes, grey input
+    video: VideoPlace | None = None  # in a video: when, which frame, which track
 
     @property
     def ok(self) -> bool:
@@ -56,6 +75,8 @@ class Prediction:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"file": self.source}
+        if self.video is not None:
+            out.update(self.video.to_dict())
         if self.face is not None:
             out["face"] = self.face_index
             out.update(self.face.to_dict())
@@ -168,6 +189,16 @@ class Recognizer:
                 return []
             raise FaceAttrError(preds[0].error)
         return preds
+
+    def predict_video(self, path: str | Path, fps: float = 5.0,
+                      batch_size: int = 64) -> list[Prediction]:
+        """The faces of a video file (needs ``faceattr[video]``): one prediction per face per
+        frame sampled at ``fps`` (``.video``: time, frame, track id), then one per track with its
+        probabilities averaged over its frames (``.video.frames`` set). A video that breaks off
+        gives what was read, then a prediction with ``error`` set."""
+        from faceattr.inference.video import predict_video
+
+        return list(predict_video(self, path, fps, batch_size))
 
     def predict_batch(self, images: Sequence[ImageInput], batch_size: int = 64,
                       workers: int | None = None) -> list[Prediction]:

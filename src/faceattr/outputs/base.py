@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 BOX = ("box_left", "box_top", "box_right", "box_bottom")
+# videos: a face in a frame has time, frame and track; a track's summary row has track, time
+# (its first), until (its last) and frames (how many were averaged)
+VIDEO = ("time", "frame", "track", "until", "frames")
 
 
 def columns(attributes: list[str]) -> list[str]:
     """The flat columns of a result row."""
-    return ["file", "face", *BOX, "error", "skipped", "unreliable",
+    return ["file", "face", *BOX, "error", "skipped", "unreliable", *VIDEO,
             *(f"{a}_prob" for a in attributes), *attributes]
 
 
@@ -27,6 +30,8 @@ def row_of(p, attributes: list[str]) -> dict[str, Any]:
     row: dict[str, Any] = {"file": safe_name(p.source), "face": p.face_index if p.ok else None,
                            **dict(zip(BOX, box)), "error": p.error, "skipped": p.skipped,
                            "unreliable": ";".join(p.unreliable) or None}
+    v = getattr(p, "video", None)
+    row.update({k: getattr(v, k) if v is not None else None for k in VIDEO})
     has = p.ok and not p.skipped
     for a in attributes:
         row[f"{a}_prob"] = round(p.probabilities[a], 5) if has else None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from faceattr.errors import FaceAttrError
-from faceattr.outputs.base import BOX, OutputFormat
+from faceattr.outputs.base import BOX, VIDEO, OutputFormat
 
 
 def pyarrow_parquet():
@@ -29,6 +29,8 @@ def parquet_schema(attributes: list[str]):
     return pa.schema([("file", pa.string()), ("face", pa.int32()),
                       *((b, pa.float32()) for b in BOX), ("error", pa.string()),
                       ("skipped", pa.string()), ("unreliable", pa.string()),
+                      *((k, pa.float32() if k in ("time", "until") else pa.int32())
+                        for k in VIDEO),
                       *((f"{a}_prob", pa.float32()) for a in attributes),
                       *((a, pa.int8()) for a in attributes)])
 

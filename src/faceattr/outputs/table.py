@@ -8,7 +8,10 @@ from faceattr.outputs.base import OutputFormat
 
 
 def _where(p) -> str:
-    """``file``, or ``file face K (box)`` when faces were detected."""
+    """``file``, or ``file face K (box)`` when faces were detected; in a video, a track."""
+    if p.video is not None and p.video.frames:
+        v = p.video
+        return f"{p.source} track {v.track} ({v.time:.1f}-{v.until:.1f} s, {v.frames} frames)"
     if p.face is None:
         return p.source
     box = ",".join(f"{v:.0f}" for v in p.face.box)
@@ -28,7 +31,8 @@ class Table(OutputFormat):
         self.preds: list = []
 
     def write(self, preds: list, out: TextIO) -> None:
-        self.preds += preds
+        # a video's table lists its tracks (its per-frame faces are in jsonl/csv/parquet)
+        self.preds += [p for p in preds if p.video is None or p.video.frames or not p.ok]
 
     def close(self, out: TextIO) -> None:
         ok = [p for p in self.preds if p.ok]

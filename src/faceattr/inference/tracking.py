@@ -1,0 +1,67 @@
+"""Faces tracked across frames: a face keeps its id while it moves (boxes matched by overlap
+from one sampled frame to the next), and a new id starts when a face appears."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from faceattr.preprocess.detectors.base import iou_matrix
+
+
+@dataclass
+class Track:
+    id: int
+    box: tuple[float, float, float, float]
+    first: float
+    last: float
+    frames: int = 0
+    prob_sum: np.ndarray | None = None
+
+    def add(self, probs: np.ndarray | None) -> None:
+        if probs is not None:
+            self.prob_sum = probs.astype(np.float64) if self.prob_sum is None \
+                else self.prob_sum + probs
+            self.frames += 1
+
+    @property
+    def probabilities(self) -> np.ndarray | None:
+        return None if self.prob_sum is None else self.prob_sum / self.frames
+
+
+@dataclass
+class Tracker:
+    """Greedy IoU matching between this frame's faces and the tracks seen within ``max_gap``
+    seconds; a match needs IoU of at least ``min_iou`` (at 5 frames/s a walking face moves far
+    less than its width between samples)."""
+
+    min_iou: float = 0.3
+    max_gap: float = 1.0
+    tracks: list[Track] = field(default_factory=list)
+    next_id: int = 0
+
+    def update(self, time: float, boxes: list[tuple[float, float, float, float]]) -> list[int]:
+        """The track id of each box at ``time``."""
+        live = [t for t in self.tracks if time - t.last <= self.max_gap]
+        ids = [-1] * len(boxes)
+        if live and boxes:
+            iou = iou_matrix(np.asarray(boxes, np.float64),
+                             np.asarray([t.box for t in live], np.float64))
+            while True:
+                i, j = np.unravel_index(np.argmax(iou), iou.shape)
+                if iou[i, j] < self.min_iou:
+                    break
+                ids[i] = live[j].id
+                live[j].box, live[j].last = tuple(boxes[i]), time
+                iou[i, :], iou[:, j] = -1, -1
+        for i, b in enumerate(boxes):
+            if ids[i] < 0:
+                track = Track(self.next_id, tuple(b), time, time)
+                self.tracks.append(track)
+                ids[i] = track.id
+                self.next_id += 1
+        return ids
+
+    def get(self, track_id: int) -> Track:
+        return self.tracks[track_id]

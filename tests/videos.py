@@ -1,0 +1,44 @@
+"""Test videos made from the shared face crops: faces that move, leave and enter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def face_tile(path: Path, side: int) -> Image.Image:
+    return Image.open(path).convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
+
+
+def make_video(out: Path, crops: list[Path], seconds: float = 6.0, fps: int = 30,
+               size: tuple[int, int] = (640, 360), side: int = 140, codec: str = "libx264"):
+    """A clip where face 0 walks left to right the whole time, face 1 stays top right for the
+    first 40% and then leaves, and face 2 enters bottom right after 60%. Returns, per face,
+    the times it is in view."""
+    import av
+
+    w, h = size
+    tiles = [face_tile(c, side) for c in crops[:3]]
+    rng = np.random.default_rng(0)
+    background = Image.fromarray(rng.integers(70, 180, (h // 8, w // 8, 3), dtype=np.uint8)
+                                 ).resize(size, Image.Resampling.BILINEAR)
+    n = int(seconds * fps)
+    with av.open(str(out), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for i in range(n):
+            frac = i / (n - 1)
+            im = background.copy()
+            x0 = int(10 + frac * (w * 0.55 - 10))
+            im.paste(tiles[0], (x0, (h - side) // 2 - 40))
+            if frac < 0.4:
+                im.paste(tiles[1], (w - side - 10, 5))
+            if frac > 0.6:
+                im.paste(tiles[2], (w - side - 10, h - side - 5))
+            for packet in stream.encode(av.VideoFrame.from_image(im)):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return {0: (0.0, seconds), 1: (0.0, 0.4 * seconds), 2: (0.6 * seconds, seconds)}
