@@ -73,3 +73,37 @@ def test_upload_shows_bars(server, tmp_path):
         page.wait_for_selector("#status.error", timeout=20_000)
         assert "not an image" in page.locator("#status").inner_text()
         browser.close()
+
+
+def test_camera_mode_draws_faces_live_and_stops(server, tmp_path):
+    """Chromium's fake camera plays a clip made from a test crop: the page sends frames to the
+    service, draws a face box with attribute labels over the video, and stops cleanly."""
+    from .videos import make_y4m
+
+    clip = tmp_path / "camera.y4m"
+    make_y4m(clip, TEST_CROPS / "182638.jpg")
+    args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={clip}"]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.grant_permissions(["camera"], origin=server)
+        page = context.new_page()
+        page.goto(server)
+        page.click("#camera")
+        page.wait_for_selector("#live-faces li", timeout=30_000)
+        label = page.locator("#live-faces li").first.inner_text()
+        assert label.startswith("1: ") and len(label) > 5 and "too small" not in label
+        assert int(page.locator("#overlay").get_attribute("data-faces")) >= 1
+        # the overlay has a box drawn: some blue pixels
+        blue = page.evaluate("""() => {
+            const c = document.getElementById('overlay');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 200 && d[i] < 100) n++;
+            return n; }""")
+        assert blue > 100
+        page.click("#stop")
+        assert page.evaluate("document.getElementById('video').srcObject === null")
+        assert page.locator("#live").is_hidden()
+        browser.close()

@@ -42,3 +42,20 @@ def make_video(out: Path, crops: list[Path], seconds: float = 6.0, fps: int = 30
         for packet in stream.encode():
             container.mux(packet)
     return {0: (0.0, seconds), 1: (0.0, 0.4 * seconds), 2: (0.6 * seconds, seconds)}
+
+
+def make_y4m(out: Path, crop: Path, frames: int = 20, size: tuple[int, int] = (640, 480),
+             fps: int = 10) -> None:
+    """A raw YUV4MPEG2 clip (what Chromium's fake camera plays) of one face crop sliding right."""
+    w, h = size
+    tile = face_tile(crop, 200)
+    with out.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for i in range(frames):
+            im = Image.new("RGB", size, (120, 130, 140))
+            im.paste(tile, (120 + 8 * i, (h - 200) // 2))
+            y, cb, cr = im.convert("YCbCr").split()
+            f.write(b"FRAME\n")
+            f.write(y.tobytes())
+            f.write(cb.resize((w // 2, h // 2), Image.Resampling.BILINEAR).tobytes())
+            f.write(cr.resize((w // 2, h // 2), Image.Resampling.BILINEAR).tobytes())

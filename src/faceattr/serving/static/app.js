@@ -111,3 +111,105 @@ drop.addEventListener("drop", (e) => {
 });
 $("threshold").addEventListener("change", () => { const f = $("file").files[0]; if (f) upload(f); });
 loadGroups();
+
+// ---- camera mode: small frames to the service a few times a second, boxes drawn live ----------
+// Nothing is stored on the server: each frame is one /v1/predict request, answered and dropped.
+// One request at a time: a frame is skipped while the previous answer is outstanding, so a
+// slow server is never flooded (it answers 503 beyond its queue anyway).
+let live = null;
+const FRAME_WIDTH = 480;  // px sent per frame: enough for faces of a webcam, small to upload
+const FRAME_EVERY_MS = 250;
+
+async function startCamera() {
+  if (live) return;
+  if (!groups) await loadGroups();
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  } catch (e) {
+    setStatus(`The camera is not available: ${e.message}`, true);
+    return;
+  }
+  const video = $("video");
+  video.srcObject = stream;
+  await video.play();
+  live = { stream, busy: false, frames: 0, timer: setInterval(sendFrame, FRAME_EVERY_MS) };
+  $("live").hidden = false; $("camera").hidden = true; $("stop").hidden = false;
+  $("picture").hidden = true; $("faces").hidden = true; $("results").innerHTML = "";
+  setStatus("Camera on: faces are recognised live.");
+}
+
+function stopCamera() {
+  if (!live) return;
+  clearInterval(live.timer);
+  live.stream.getTracks().forEach((t) => t.stop());
+  $("video").srcObject = null;
+  live = null;
+  $("live").hidden = true; $("camera").hidden = false; $("stop").hidden = true;
+  $("picture").hidden = false; $("live-faces").innerHTML = "";
+  setStatus("Camera off.");
+}
+
+async function sendFrame() {
+  if (!live || live.busy) return;
+  const video = $("video");
+  if (!video.videoWidth) return;
+  live.busy = true;
+  try {
+    const scale = Math.min(1, FRAME_WIDTH / video.videoWidth);
+    const grab = document.createElement("canvas");
+    grab.width = Math.round(video.videoWidth * scale);
+    grab.height = Math.round(video.videoHeight * scale);
+    grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
+    const blob = await new Promise((resolve) => grab.toBlob(resolve, "image/jpeg", 0.8));
+    const body = new FormData();
+    body.append("files", blob, "camera.jpg");
+    const mode = $("threshold").value;
+    const r = await fetch(`/v1/predict?threshold=${encodeURIComponent(mode)}`, { method: "POST", body });
+    if (!live) return;  // stopped while waiting
+    if (r.ok) {
+      const res = (await r.json()).results[0];
+      drawLive(res.faces || [], grab.width, grab.height);
+      live.frames += 1;
+    }
+  } catch (e) {
+    // a dropped request: the next frame tries again
+  } finally {
+    if (live) live.busy = false;
+  }
+}
+
+function drawLive(faces, w, h) {
+  const overlay = $("overlay"), video = $("video");
+  overlay.width = video.clientWidth; overlay.height = video.clientHeight;
+  const sx = overlay.width / w, sy = overlay.height / h;
+  const ctx = overlay.getContext("2d");
+  ctx.clearRect(0, 0, overlay.width, overlay.height);
+  ctx.lineWidth = 3; ctx.font = "bold 13px system-ui";
+  const list = $("live-faces");
+  list.innerHTML = "";
+  faces.forEach((f, i) => {
+    const [x0, y0, x1, y1] = f.box;
+    const colour = f.skipped ? "#999999" : "#3b7ddd";
+    ctx.strokeStyle = colour;
+    ctx.strokeRect(x0 * sx, y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy);
+    const top = Object.keys(f.decisions || {}).filter((a) => f.decisions[a])
+      .sort((a, b) => f.probabilities[b] - f.probabilities[a]).slice(0, 3)
+      .map((a) => a.replaceAll("_", " "));
+    const label = `${i + 1}: ${f.skipped ? "too small" : top.join(", ") || "(none)"}`;
+    ctx.fillStyle = colour;
+    ctx.fillRect(x0 * sx, y1 * sy, ctx.measureText(label).width + 8, 18);
+    ctx.fillStyle = "#fff";
+    ctx.fillText(label, x0 * sx + 4, y1 * sy + 13);
+    const li = document.createElement("li");
+    li.className = "live-face";
+    li.textContent = label;
+    list.appendChild(li);
+  });
+  overlay.dataset.faces = String(faces.length);
+}
+
+$("camera").addEventListener("click", startCamera);
+$("stop").addEventListener("click", stopCamera);
+window.addEventListener("pagehide", stopCamera);  // leaving the page stops the camera
+document.addEventListener("visibilitychange", () => { if (document.hidden) stopCamera(); });
