@@ -58,3 +58,40 @@ def test_bad_onnx_inputs(tmp_path):
         load_engine(bad, "onnx")
     with pytest.raises(FaceAttrError, match="unknown backend"):
         load_engine(None, "tensorflow")
+
+
+def test_an_ensemble_is_one_model_file_and_one_onnx_graph(tmp_path):
+    """Members averaged (with their mirror images) inside one network: saved and loaded like a
+    single model, exported to one ONNX graph, run by both engines alike."""
+    import torch
+
+    from faceattr.inference.backends import load_engine
+    from faceattr.inference.export import export_onnx
+    from faceattr.models import FaceAttrNet, ModelConfig
+    from faceattr.models.ensemble import Ensemble, EnsembleConfig
+    from faceattr.models.modelfile import load_model, save_model
+
+    torch.manual_seed(0)
+    cfgs = [ModelConfig(widths=[8, 16], depths=[1, 1], task_dim=8, lstm_hidden=8, input_size=32),
+            ModelConfig(widths=[8, 12], depths=[1, 1], task_dim=8, lstm_hidden=8, input_size=32,
+                        head="fc")]
+    members = [FaceAttrNet(c).eval() for c in cfgs]
+    ens = Ensemble(EnsembleConfig(cfgs, mirror=True)).eval()
+    for dst, src in zip(ens.members, members):
+        dst.load_state_dict(src.state_dict())
+    x = torch.rand(5, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        want = torch.stack([m(v).softmax(-1)[..., 1] for m in members
+                            for v in (x, torch.flip(x, dims=[3]))]).mean(0)
+        got = ens(x).softmax(-1)[..., 1]
+    assert torch.allclose(got, want, atol=1e-5)
+    meta = {"attributes": cfgs[0].attributes, "input_size": 32, "framing": {},
+            "normalisation": {"mean": 0.5, "std": 0.5}}
+    path = tmp_path / "ens.safetensors"
+    save_model(ens, path, meta)
+    loaded, _ = load_model(path)
+    assert isinstance(loaded, Ensemble) and loaded.config.mirror
+    onnx = export_onnx(path, tmp_path / "ens.onnx")
+    faces = np.random.default_rng(0).integers(0, 255, (6, 32, 32, 3), dtype=np.uint8)
+    a, b = load_engine(path, "torch"), load_engine(onnx, "onnx")
+    assert np.abs(a.probabilities(faces) - b.probabilities(faces)).max() < 1e-4

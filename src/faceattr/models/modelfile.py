@@ -16,6 +16,7 @@ from safetensors.torch import save_file
 
 from faceattr.errors import FaceAttrError
 from faceattr.models.config import ModelConfig
+from faceattr.models.ensemble import Ensemble, EnsembleConfig
 from faceattr.models.faceattr_net import FaceAttrNet
 
 FORMAT = "faceattr-model/1"
@@ -62,11 +63,18 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return meta
 
 
+def build(config: dict[str, Any]) -> FaceAttrNet | Ensemble:
+    """The network a model file's ``config`` describes: one FaceAttrNet, or an ensemble."""
+    if config.get("architecture") == "ensemble":
+        return Ensemble(EnsembleConfig.from_dict(config))
+    return FaceAttrNet(ModelConfig.from_dict(config))
+
+
 def load_model(path: str | Path, device: str = "cpu") -> tuple[FaceAttrNet, dict[str, Any]]:
     """Rebuild the network from the metadata and load its weights (eval mode)."""
     path = Path(path)
     meta = read_metadata(path)
-    model = FaceAttrNet(ModelConfig.from_dict(meta["config"]))
+    model = build(meta["config"])
     try:
         with safe_open(str(path), framework="pt", device=device) as f:
             state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
