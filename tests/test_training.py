@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -242,3 +243,38 @@ def test_typed_settings_match_the_documented_defaults_and_check_bounds():
                      ("loss.ema=1", "loss.ema = 1: must be below 1")]:
         with pytest.raises(FaceAttrError, match=re.escape(msg)):
             load_config(None, [bad])
+
+
+def test_distillation_trains_on_soft_targets(tiny_cache, tmp_path, capsys):
+    """tools/soft_targets.py writes a teacher's probabilities beside a cache; data.soft trains on
+    the mix of label and teacher; a missing name is one line before any step."""
+    import shutil
+    import subprocess
+
+    from faceattr.data.cache import open_cache
+    from faceattr.training.loader import CacheBatches
+    from faceattr.training.train import train
+
+    cache = tmp_path / "cache"
+    shutil.copytree(tiny_cache, cache)
+    teacher = tmp_path / "teacher"
+    cfg = load_config(None, [*TINY_TRAIN, "train.epochs=1", f'data.train=["{cache}"]'])
+    train(cfg, teacher, progress=False)
+    tool = Path(__file__).resolve().parents[1] / "tools" / "soft_targets.py"
+    subprocess.run([sys.executable, str(tool), str(teacher / "model.safetensors"), "--caches",
+                    str(cache), "--name", "t1"], check=True, capture_output=True)
+    q = np.load(cache / "soft" / "t1.npy")
+    c = open_cache(cache)
+    assert q.shape == c.labels.shape and q.min() >= 0 and q.max() <= 1
+    batches = CacheBatches([c], batch_size=8, soft="t1", soft_weight=0.25)
+    _, y = next(iter(batches))
+    assert y.dtype == torch.float32
+    expect = 0.75 * c.labels[:8] + 0.25 * q[:8].astype(np.float32)
+    assert np.allclose(y.numpy(), expect, atol=1e-6)
+    student = load_config(None, [*TINY_TRAIN, "train.epochs=1", f'data.train=["{cache}"]',
+                                 'data.soft="t1"', "loss.distill=0.5"])
+    result = train(student, tmp_path / "student", progress=False)
+    assert Path(result["model"]).is_file()
+    with pytest.raises(FaceAttrError, match="no soft targets at"):
+        train(load_config(None, [*TINY_TRAIN, f'data.train=["{cache}"]', 'data.soft="nope"']),
+              tmp_path / "other", progress=False)

@@ -68,9 +68,10 @@ def resume_config(run: str | Path, overrides: list[str] | None) -> tuple[dict[st
     saved = _read_settings(path, f"--resume: no run in {run} (no config.json)", json.loads,
                            json.JSONDecodeError, "corrupt run settings")
     cfg = validate(apply_overrides(merge(default_config(), saved, str(path)), overrides))
+    # a setting added after the run started takes its default silently; only real changes count
     changes = [f"{sec}.{k}: {json.dumps(saved.get(sec, {}).get(k))} -> {json.dumps(v)}"
                for sec, values in cfg.items() for k, v in values.items()
-               if saved.get(sec, {}).get(k) != v]
+               if saved.get(sec, {}).get(k, default_config()[sec][k]) != v]
     return cfg, changes
 
 

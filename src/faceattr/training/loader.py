@@ -28,7 +28,11 @@ class CacheBatches:
                  batch_size: int = 64, shuffle: bool = False,
                  augment_cfg: AugmentConfig | None = None, seed: int = 0,
                  mean: float = 0.5, std: float = 0.5, drop_last: bool = False,
-                 rank: int = 0, world: int = 1, device: torch.device | str = "cpu") -> None:
+                 rank: int = 0, world: int = 1, device: torch.device | str = "cpu",
+                 soft: str = "", soft_weight: float = 0.5) -> None:
+        """``soft``: distillation, the name of the teacher's probabilities stored beside each
+        cache (``CACHE/soft/NAME.npy``, ``tools/soft_targets.py``); targets are then floats,
+        ``(1 - soft_weight) * label + soft_weight * teacher``."""
         if not caches:
             raise FaceAttrError("no cache given")
         attrs = caches[0].attributes
@@ -41,6 +45,20 @@ class CacheBatches:
         arrays = [np.asarray(c.images) for c in caches]  # into memory: one copy, fast indexing
         self.images = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
         self.labels = np.concatenate([c.labels for c in caches])
+        self.soft = None
+        if soft:
+            parts = []
+            for c in caches:
+                path = c.path / "soft" / f"{soft}.npy"
+                if not path.is_file():
+                    raise FaceAttrError(f"data.soft = {soft!r}: no soft targets at {path} "
+                                        "(make them with tools/soft_targets.py)")
+                q = np.load(path)
+                if q.shape != c.labels.shape:
+                    raise FaceAttrError(f"{path}: shape {q.shape}, the cache has "
+                                        f"{c.labels.shape}")
+                parts.append(q)
+            self.soft, self.soft_weight = np.concatenate(parts), soft_weight
         self.attributes = attrs
         self.indices = np.arange(len(self.labels)) if indices is None else np.asarray(indices)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
@@ -77,4 +95,9 @@ class CacheBatches:
             if self.augment_cfg is not None:
                 x = augment(x, self.augment_cfg, gen)
             x = normalise(x, self.mean, self.std)
-            yield x, torch.from_numpy(self.labels[sel].astype(np.int64)).to(self.device)
+            if self.soft is not None:
+                w = self.soft_weight
+                y = (1 - w) * self.labels[sel] + w * self.soft[sel].astype(np.float32)
+                yield x, torch.from_numpy(y.astype(np.float32)).to(self.device)
+            else:
+                yield x, torch.from_numpy(self.labels[sel].astype(np.int64)).to(self.device)

@@ -25,10 +25,16 @@ from torch import nn
 
 
 def task_losses(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """a_j: mean cross-entropy per task, shape (T,)."""
+    """a_j: mean cross-entropy per task, shape (T,). ``labels``: 0/1 integers, or (distillation)
+    floats, the probability the target gives to "present" (a mix of the label and a teacher's
+    probability: the cross-entropy is linear in it, so this is the mix of the two losses)."""
     b, t, _ = logits.shape
-    ce = F.cross_entropy(logits.reshape(b * t, 2).float(), labels.reshape(b * t),
-                         reduction="none")
+    flat = logits.reshape(b * t, 2).float()
+    if labels.is_floating_point():
+        q = labels.reshape(b * t, 1).float()
+        ce = F.cross_entropy(flat, torch.cat([1 - q, q], dim=1), reduction="none")
+    else:
+        ce = F.cross_entropy(flat, labels.reshape(b * t), reduction="none")
     return ce.view(b, t).mean(dim=0)
 
 

@@ -33,6 +33,7 @@ class DataSettings:
     val_fraction: float = setting(0.05, lo=0, below=1)
     val_limit: int = setting(0, lo=0)
     limit: int = setting(0, lo=0)
+    soft: str = setting("")  # distillation: the name of the soft targets beside each train cache
 
 
 @dataclass
@@ -54,6 +55,7 @@ class ModelSettings:
 class LossSettings:
     kind: str = setting("patent", choices=("patent", "mean", "uncertainty"))
     ema: float = setting(0.0, lo=0, below=1)
+    distill: float = setting(0.5, lo=0, hi=1)  # with data.soft: weight of the teacher's target
 
 
 @dataclass

@@ -218,7 +218,8 @@ def setup(cfg: dict[str, Any], out: Path, resume: bool) -> Run:
     common = {"batch_size": s.train.batch_size, "seed": s.train.seed, "device": device}
     train_batches = CacheBatches(caches, train_idx, shuffle=True, drop_last=True,
                                  augment_cfg=AugmentConfig(**asdict(s.augment)), rank=rank,
-                                 world=world, **common)
+                                 world=world, soft=s.data.soft, soft_weight=s.loss.distill,
+                                 **common)
     val_batches = CacheBatches(val_caches or caches, np.sort(val_idx), rank=rank, world=world,
                                **common)
     if len(train_batches) == 0:
