@@ -326,3 +326,24 @@ def test_threshold_messages_fit_the_caller(client, capsys):
     assert r.status_code == 422 and "the threshold parameter 'often'" in r.json()["detail"]
     assert main(["predict", str(EXAMPLE), "--threshold", "often"]) == 2
     assert "--threshold 'often'" in one_line(capsys.readouterr().err)
+
+
+@pytest.mark.slow
+def test_a_request_of_sixteen_big_photos_without_faces_is_bounded(client, tmp_path):
+    """16 photos of 12 MP with no face in one request once held the service for over two
+    minutes (a rotated search at full size); every picture is now scanned at a bounded size."""
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(1)
+    small = Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8))
+    photo = small.filter(ImageFilter.GaussianBlur(3)).resize((4000, 3000))
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=85)
+    data = buf.getvalue()
+    t0 = time.perf_counter()
+    r = client.post("/v1/predict", files=[("files", (f"{i}.jpg", data, "image/jpeg"))
+                                          for i in range(16)])
+    seconds = time.perf_counter() - t0
+    assert r.status_code == 200 and len(r.json()["results"]) == 16
+    assert all(x["faces"] == [] for x in r.json()["results"])
+    assert seconds < 30, seconds  # 1.4 s on this 2-core machine
