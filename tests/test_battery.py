@@ -330,9 +330,11 @@ def test_broken_pipe_exits_quietly(tmp_path):
 
 @pytest.mark.slow
 def test_killed_prepare_leaves_no_workers(tmp_path):
+    # --detect: a few seconds of work even on the 320 fixture images of a bare clone
     proc = subprocess.Popen([sys.executable, "-m", "faceattr", "prepare", "--images",
                              str(ALIGNED), "--labels", str(CELEBA_ATTR), "--out",
-                             str(tmp_path / "c"), "--workers", "2", "--quiet", "--force"],
+                             str(tmp_path / "c"), "--workers", "2", "--quiet", "--force",
+                             "--detect", "--framing", "celeba-aligned"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def children() -> list[int]:
