@@ -40,6 +40,7 @@ def annotate(source: Path, preds: list[Prediction], out_dir: Path, top: int = 4)
         label = f"{p.face_index}: " + ("too small" if p.skipped else ", ".join(
             a.replace("_", " ") for a in p.present[:top]) or "(none)")
         tw = draw.textlength(label)
+        x0 = max(0, min(x0, image.width - tw - 6))  # the label stays inside the picture
         rect = free_spot((x0, y1, x0 + tw + 6, y1 + 14), placed)
         placed.append(rect)
         draw.rectangle(rect, fill=colour)

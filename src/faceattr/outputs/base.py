@@ -14,7 +14,7 @@ VIDEO = ("time", "frame", "track", "until", "frames")
 
 def columns(attributes: list[str]) -> list[str]:
     """The flat columns of a result row."""
-    return ["file", "face", *BOX, "error", "skipped", "unreliable", *VIDEO,
+    return ["file", "face", *BOX, "score", "error", "skipped", "unreliable", *VIDEO,
             *(f"{a}_prob" for a in attributes), *attributes]
 
 
@@ -28,7 +28,9 @@ def row_of(p, attributes: list[str]) -> dict[str, Any]:
     the minimum) has its box and the reason, and no attributes."""
     box = [round(float(v), 1) for v in p.face.box] if p.face is not None else [None] * 4
     row: dict[str, Any] = {"file": safe_name(p.source), "face": p.face_index if p.ok else None,
-                           **dict(zip(BOX, box)), "error": p.error, "skipped": p.skipped,
+                           **dict(zip(BOX, box)),
+                           "score": round(p.face.score, 4) if p.face is not None else None,
+                           "error": p.error, "skipped": p.skipped,
                            "unreliable": ";".join(p.unreliable) or None}
     v = getattr(p, "video", None)
     row.update({k: getattr(v, k) if v is not None else None for k in VIDEO})

@@ -27,7 +27,8 @@ def parquet_schema(attributes: list[str]):
     import pyarrow as pa
 
     return pa.schema([("file", pa.string()), ("face", pa.int32()),
-                      *((b, pa.float32()) for b in BOX), ("error", pa.string()),
+                      *((b, pa.float32()) for b in BOX), ("score", pa.float32()),
+                      ("error", pa.string()),
                       ("skipped", pa.string()), ("unreliable", pa.string()),
                       *((k, pa.float32() if k in ("time", "until") else pa.int32())
                         for k in VIDEO),
