@@ -89,6 +89,36 @@ class OutputFormat:
         raise NotImplementedError
 
 
+class LineFormat(OutputFormat):
+    """A text format of one record per line (after ``header_lines`` lines): resuming keeps the
+    sound lines, drops the rest (named), and rewrites the file when something was dropped."""
+
+    header_lines: ClassVar[int] = 0
+
+    def file_of(self, line: str) -> str | None:
+        """The input file a written line belongs to, or None when the line is damaged."""
+        raise NotImplementedError
+
+    def check_header(self, path: Path, lines: list[str]) -> None:
+        """Refuse a file whose header is not this format's."""
+
+    def read(self, path: Path) -> tuple[set[str], list[str]]:
+        lines, dropped = split_lines(path)
+        self.check_header(path, lines)
+        good, done = lines[:self.header_lines], set()
+        for k, line in enumerate(lines[self.header_lines:], start=self.header_lines + 1):
+            name = self.file_of(line)
+            if name is None:
+                if line.strip():
+                    dropped.append(f"line {k} (damaged)")
+                continue
+            good.append(line)
+            done.add(name)
+        if dropped:
+            rewrite_lines(path, good)
+        return done, dropped
+
+
 def rewrite_lines(path: Path, lines: list[str]) -> None:
     """Replace a text output by ``lines`` atomically (a temporary file, then rename)."""
     import os

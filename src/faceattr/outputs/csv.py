@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from faceattr.errors import FaceAttrError
-from faceattr.outputs.base import OutputFormat, columns, rewrite_lines, row_of, split_lines
+from faceattr.outputs.base import LineFormat, columns, row_of
 
 
-class Csv(OutputFormat):
+class Csv(LineFormat):
     name = "csv"
     suffixes = (".csv",)
+    header_lines = 1
 
     def __init__(self, attributes, thresholds=None) -> None:
         super().__init__(attributes, thresholds)
@@ -37,7 +38,7 @@ class Csv(OutputFormat):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self._text([], header=True), encoding="utf-8")
 
-    def _file_of(self, line: str) -> str | None:
+    def file_of(self, line: str) -> str | None:
         try:
             row = next(csv.reader([line]))
         except (csv.Error, StopIteration):
@@ -52,23 +53,10 @@ class Csv(OutputFormat):
                 return None
         return rec["file"] or None
 
-    def read(self, path: Path) -> tuple[set[str], list[str]]:
-        lines, dropped = split_lines(path)
+    def check_header(self, path: Path, lines: list[str]) -> None:
         if not lines or next(csv.reader(lines[:1])) != self.columns:
             raise FaceAttrError(f"{path}: its header is not faceattr's for this model; pass "
                                 "--overwrite to start over")
-        good, done = lines[:1], set()
-        for k, line in enumerate(lines[1:], start=2):
-            name = self._file_of(line)
-            if name is None:
-                if line.strip():
-                    dropped.append(f"line {k} (damaged)")
-                continue
-            good.append(line)
-            done.add(name)
-        if dropped:
-            rewrite_lines(path, good)
-        return done, dropped
 
     def append(self, path: Path, records: list[dict[str, Any]]) -> None:
         with path.open("a", newline="", encoding="utf-8", errors="backslashreplace") as f:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from faceattr.outputs.base import OutputFormat, rewrite_lines, safe_name, split_lines
+from faceattr.outputs.base import LineFormat, safe_name
 
 
-class Jsonl(OutputFormat):
+class Jsonl(LineFormat):
     name = "jsonl"
     suffixes = (".jsonl", ".ndjson")
 
@@ -25,7 +25,7 @@ class Jsonl(OutputFormat):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("", encoding="utf-8")
 
-    def _file_of(self, line: str) -> str | None:
+    def file_of(self, line: str) -> str | None:
         try:
             r = json.loads(line)
         except ValueError:
@@ -35,20 +35,6 @@ class Jsonl(OutputFormat):
             or len(r.get("probabilities", {})) == len(self.attributes))
         return r["file"] if ok else None
 
-    def read(self, path: Path) -> tuple[set[str], list[str]]:
-        lines, dropped = split_lines(path)
-        good, done = [], set()
-        for k, line in enumerate(lines, start=1):
-            name = self._file_of(line)
-            if name is None:
-                if line.strip():
-                    dropped.append(f"line {k} (damaged)")
-                continue
-            good.append(line)
-            done.add(name)
-        if dropped:
-            rewrite_lines(path, good)
-        return done, dropped
 
     def append(self, path: Path, records: list[dict[str, Any]]) -> None:
         text = "".join(json.dumps(r) + "\n" for r in records)

@@ -7,11 +7,10 @@ detector is asked for, so a detector whose library is missing costs nothing unti
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import pkgutil
 from typing import Any
 
+from faceattr import registry
 from faceattr.errors import FaceAttrError
 from faceattr.preprocess.detectors.base import DetectedFace, Detector, largest, nms
 
@@ -24,19 +23,12 @@ _NOT_DETECTORS = {"base"}
 
 def detector_names() -> list[str]:
     """The registered detector names (one per module of this package)."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_DETECTORS)
+    return registry.names(__path__, _NOT_DETECTORS)
 
 
 def detector_class(name: str) -> type[Detector]:
     """The :class:`Detector` subclass registered as ``name``."""
-    if name not in detector_names():
-        raise FaceAttrError(f"unknown detector {name!r}; known: {', '.join(detector_names())}")
-    module = importlib.import_module(f"{__name__}.{name}")
-    found = [v for v in vars(module).values() if isinstance(v, type)
-             and issubclass(v, Detector) and v is not Detector and getattr(v, "name", "") == name]
-    if len(found) != 1:
-        raise FaceAttrError(f"{module.__name__}: expected one Detector named {name!r}")
-    return found[0]
+    return registry.lookup(__name__, name, Detector, detector_names(), "detector")
 
 
 def create_detector(name: str | Detector | None = None, **options: Any) -> Detector:
