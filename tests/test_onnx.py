@@ -95,3 +95,51 @@ def test_an_ensemble_is_one_model_file_and_one_onnx_graph(tmp_path):
     faces = np.random.default_rng(0).integers(0, 255, (6, 32, 32, 3), dtype=np.uint8)
     a, b = load_engine(path, "torch"), load_engine(onnx, "onnx")
     assert np.abs(a.probabilities(faces) - b.probabilities(faces)).max() < 1e-4
+
+
+def test_half_storage_halves_the_file_and_keeps_every_output(tmp_path):
+    """A float16 model file exported with ``half``: float16 initializers, about half the file
+    of the plain export, the same probabilities. On a hand-made graph, an initializer that is
+    also a graph input stays float32 and a taken ``.f16`` name is not reused."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+    from onnx import TensorProto, helper, numpy_helper
+
+    from faceattr.inference.backends import load_engine
+    from faceattr.inference.export import store_half
+    from faceattr.models import FaceAttrNet, ModelConfig
+    from faceattr.models.modelfile import save_model
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(widths=[16, 32], depths=[1, 1], task_dim=16, lstm_hidden=16, input_size=32)
+    path = tmp_path / "m.safetensors"
+    save_model(FaceAttrNet(cfg).eval(), path, {
+        "attributes": cfg.attributes, "input_size": 32, "framing": {},
+        "normalisation": {"mean": 0.5, "std": 0.5}}, dtype=torch.float16)
+    plain = export_onnx(path, tmp_path / "plain.onnx")
+    halved = export_onnx(path, tmp_path / "half.onnx", half=True)
+    assert halved.stat().st_size < 0.6 * plain.stat().st_size
+    types = {i.data_type for i in onnx.load(str(halved)).graph.initializer}
+    assert TensorProto.FLOAT16 in types
+    faces = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
+    a, b = load_engine(plain, "onnx"), load_engine(halved, "onnx")
+    assert np.abs(a.probabilities(faces) - b.probabilities(faces)).max() < 1e-6
+
+    w = numpy_helper.from_array(np.full((4, 4), 0.5, np.float32), "w")
+    v = numpy_helper.from_array(np.full((4, 4), 0.25, np.float32), "v")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["v.f16"]),
+         helper.make_node("MatMul", ["v.f16", "v"], ["y"])], "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 4]) for n in ("x",)]
+        + [helper.make_tensor_value_info("w", TensorProto.FLOAT, [4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [w, v])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    proto.ir_version = 8
+    assert store_half(proto) == 1
+    onnx.checker.check_model(proto, full_check=True)
+    kinds = {i.name: i.data_type for i in proto.graph.initializer}
+    assert kinds == {"w": TensorProto.FLOAT, "v.f16_": TensorProto.FLOAT16}
+    x = np.ones((1, 4), np.float32)
+    y = ort.InferenceSession(proto.SerializeToString()).run(None, {"x": x})[0]
+    assert np.allclose(y, x @ np.full((4, 4), 0.5) @ np.full((4, 4), 0.25))

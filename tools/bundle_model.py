@@ -26,6 +26,11 @@ WEIGHTS = Path(__file__).resolve().parents[1] / "src/faceattr/weights"
 CROPS = Path(__file__).resolve().parents[2] / "shared/data/celeba/test-crops-dev"
 
 
+def run_name(path: Path) -> str:
+    """A model's name without this machine's folders: its run folder, or its file's stem."""
+    return path.parent.name if path.stem == "model" else path.stem
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path)
@@ -33,10 +38,14 @@ def main() -> None:
     args = ap.parse_args()
     model, meta = load_model(args.model)
     meta = {k: v for k, v in meta.items() if k not in ("format", "config")}
-    meta.setdefault("bundled_from", str(args.model))  # a re-bundled model keeps its origin
+    # the origin without this machine's folders; a re-bundled model keeps its own
+    meta.setdefault("bundled_from", run_name(args.model))
+    if "ensemble" in meta:
+        members = meta["ensemble"]["members"]
+        meta["ensemble"] = {**meta["ensemble"], "members": [run_name(Path(m)) for m in members]}
     st = WEIGHTS / f"{args.name}.safetensors"
     save_model(model, st, meta, dtype=torch.float16)
-    onnx = export_onnx(st, WEIGHTS / f"{args.name}.onnx")
+    onnx = export_onnx(st, WEIGHTS / f"{args.name}.onnx", half=True)
     a, b = load_engine(st, "torch"), load_engine(onnx, "onnx")
     files = sorted(CROPS.glob("*.jpg"))[:100]
     faces = np.stack([np.asarray(frame_face(open_image(f), a.input_size)) for f in files])

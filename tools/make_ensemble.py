@@ -29,6 +29,11 @@ from faceattr.models.modelfile import load_model, save_model
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
+def run_name(path: Path) -> str:
+    """A model's name without this machine's folders: its run folder, or its file's stem."""
+    return path.parent.name if path.stem == "model" else path.stem
+
+
 @torch.inference_mode()
 def probabilities(model: torch.nn.Module, images: np.ndarray) -> np.ndarray:
     out = []
@@ -82,7 +87,7 @@ def main() -> None:
         "temperatures": [round(float(t), 5) for t in temperatures],
         "train_prevalence": loaded[0][1].get("train_prevalence"),
         "grey_unreliable": [a for a, d in zip(attrs, drop) if d > 5.0],
-        "ensemble": {"members": [str(m) for m in args.members], "mirror": ens.config.mirror},
+        "ensemble": {"members": [run_name(m) for m in args.members], "mirror": ens.config.mirror},
         "metrics": {"val_mean_accuracy": float(acc),
                     "val_mean_accuracy_grey": float(summary((pg >= 0.5).astype(np.uint8), y)[0])},
     }
