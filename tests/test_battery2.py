@@ -220,7 +220,7 @@ def test_empty_values_are_refused(argv, msg, capsys):
 
 
 @pytest.mark.parametrize("argv, msg", [
-    (["predict", str(EXAMPLE), "--model", "accurate"], "no bundled model of that name"),
+    (["predict", str(EXAMPLE), "--model", "acurate"], "no bundled model of that name"),
     (["serve", "--host", "999.1.1.1"], "--host 999.1.1.1"),
 ])
 def test_wrong_values_are_named(argv, msg, capsys):
@@ -231,7 +231,7 @@ def test_wrong_values_are_named(argv, msg, capsys):
 
 def test_api_names_a_mistyped_model():
     with pytest.raises(FaceAttrError, match="no bundled model of that name"):
-        Recognizer(model="accurate")
+        Recognizer(model="acurate")
 
 
 def test_files_from_with_binary_junk(tmp_path, capsys):
@@ -313,7 +313,7 @@ def test_evaluate_writes_its_json_even_when_the_reader_stops_early(test_crops_sm
 
 def test_service_refuses_to_start_with_a_mistyped_model():
     with pytest.raises(FaceAttrError, match="no bundled model of that name"):
-        create_app(model="accurate")
+        create_app(model="acurate")
 
 
 def test_threshold_messages_fit_the_caller(client, capsys):

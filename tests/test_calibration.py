@@ -75,3 +75,42 @@ def test_evaluate_reports_calibration_groups_and_draws_reliability(test_crops_sm
     assert main(["evaluate", "--images", str(images), "--labels", str(labels),
                  "--by", "Beard"]) == 2
     assert "--by Beard: not an attribute" in capsys.readouterr().err
+
+
+def test_temperatures_apply_on_every_path(tmp_path, test_crops_small, capsys):
+    """A model file whose temperatures are far from 1: the Python API (both backends), the CLI's
+    JSON lines and the service's answer all give the calibrated probability of a face, the
+    network's raw probability scaled by the file's temperatures."""
+    from fastapi.testclient import TestClient
+
+    from faceattr.inference.export import export_onnx
+    from faceattr.inference.recognizer import Recognizer
+    from faceattr.models.modelfile import load_model, save_model
+    from faceattr.serving.app import create_app
+
+    model, meta = load_model(load_engine("fast", "torch").path)
+    temps = np.linspace(0.4, 3.0, len(meta["attributes"]))
+    hot, cold = tmp_path / "hot.safetensors", tmp_path / "cold.safetensors"
+    save_model(model, hot, {**meta, "temperatures": temps.tolist()})
+    save_model(model, cold, {k: v for k, v in meta.items() if k != "temperatures"})
+    image = sorted(test_crops_small.iterdir())[0]
+    attrs = meta["attributes"]
+
+    def vector(probs: dict[str, float]) -> np.ndarray:
+        return np.array([probs[a] for a in attrs])
+
+    raw = vector(Recognizer(cold, detect=False, backend="torch").predict(image).probabilities)
+    want = apply_temperatures(raw[None], temps)[0]
+    assert np.abs(want - raw).max() > 0.05  # the temperatures matter for this face
+    onnx = export_onnx(hot, tmp_path / "hot.onnx")
+    got = {name: vector(Recognizer(p, detect=False, backend=name).predict(image).probabilities)
+           for name, p in (("torch", hot), ("onnx", onnx))}
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", str(image), "--model", str(hot), "--no-detect",
+                 "--output", str(out)]) == 0
+    got["cli"] = vector(json.loads(out.read_text().splitlines()[0])["probabilities"])
+    client = TestClient(create_app(hot, detect=False))
+    r = client.post("/v1/predict", files=[("files", ("a.jpg", image.read_bytes(), "image/jpeg"))])
+    got["service"] = vector(r.json()["results"][0]["faces"][0]["probabilities"])
+    for path, probs in got.items():
+        assert np.abs(probs - want).max() < 1e-3, path

@@ -8,7 +8,8 @@ model trained before. The tuned thresholds are moved with the temperatures, so e
 stays as it was; only the probabilities change. Prints the val split's ECE before and after.
 Also measures the model on the val faces turned grey and stores, as ``grey_unreliable``, the
 attributes that lose more than 5 points of accuracy there (what faceattr flags on a
-black-and-white face).
+black-and-white face). A model that already has temperatures is only measured: the val ECE
+without and with its stored temperatures is printed and nothing is written.
 """
 
 from __future__ import annotations
@@ -29,9 +30,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path, help="a .safetensors model file")
     ap.add_argument("--val", type=Path, nargs="+", required=True, help="val-split caches")
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--out", type=Path, help="where to write the calibrated model")
     args = ap.parse_args()
     engine = load_engine(args.model, "torch")
+    if engine.temperatures is None and args.out is None:
+        ap.error("--out: where to write the calibrated model")
+    if engine.temperatures is not None and args.out is not None:
+        ap.error(f"{args.model} already has temperatures: it is measured, not rewritten "
+                 "(leave out --out)")
     probs, grey, labels = [], [], []
     luma = np.array([0.299, 0.587, 0.114], np.float32)
     for path in args.val:
@@ -45,13 +51,18 @@ def main() -> None:
     p, y, pg = np.concatenate(probs), np.concatenate(labels), np.concatenate(grey)
     drop = (((p >= 0.5) == y).mean(0) - ((pg >= 0.5) == y).mean(0)) * 100
     unreliable = [a for a, d in zip(engine.attributes, drop) if d > 5.0]
+    if engine.temperatures is not None:
+        stored = ece(apply_temperatures(p, engine.temperatures), y).mean()
+        print(f"{len(y)} val faces: ECE {ece(p, y).mean():.2%} without temperatures, "
+              f"{stored:.2%} with the stored ones; unreliable on grey: "
+              f"{', '.join(unreliable) or 'none'} (stored: "
+              f"{', '.join(engine.meta.get('grey_unreliable') or []) or 'none'})")
+        return
     temps = fit_temperatures(p, y)
     before, after = ece(p, y), ece(apply_temperatures(p, temps), y)
     model, meta = load_model(args.model)
     meta = {k: v for k, v in meta.items() if k not in ("format", "config")}
     raw_thresholds = np.asarray(meta.get("thresholds", [0.5] * len(engine.attributes)))
-    if meta.get("temperatures") is not None:  # thresholds were scaled for the old ones
-        raise SystemExit(f"{args.model} already has temperatures")
     meta["temperatures"] = [round(float(t), 5) for t in temps]
     meta["thresholds"] = [float(t) for t in scale_thresholds(raw_thresholds, temps)]
     meta["calibration"] = {"val_images": len(y), "val_ece_before": float(before.mean()),
