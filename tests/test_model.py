@@ -66,3 +66,10 @@ def test_config_validation():
         ModelConfig.from_dict({"order": ["Male"]})
     cfg = ModelConfig(**TINY)
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_run_name_drops_machine_folders():
+    from faceattr.models.modelfile import run_name
+
+    assert run_name("/home/me/runs/m1-fast/model.safetensors") == "m1-fast"
+    assert run_name("runs/ens4.safetensors") == "ens4"

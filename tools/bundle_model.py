@@ -18,17 +18,12 @@ import torch
 
 from faceattr.inference.backends import load_engine
 from faceattr.inference.export import export_onnx
-from faceattr.models.modelfile import load_model, save_model
+from faceattr.models.modelfile import load_model, run_name, save_model
 from faceattr.preprocess.framing import frame_face
 from faceattr.preprocess.image import open_image
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src/faceattr/weights"
 CROPS = Path(__file__).resolve().parents[2] / "shared/data/celeba/test-crops-dev"
-
-
-def run_name(path: Path) -> str:
-    """A model's name without this machine's folders: its run folder, or its file's stem."""
-    return path.parent.name if path.stem == "model" else path.stem
 
 
 def main() -> None:

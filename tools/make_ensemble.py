@@ -24,14 +24,9 @@ from faceattr.evaluation.calibration import fit_temperatures
 from faceattr.evaluation.metrics import summary, tune_thresholds
 from faceattr.inference.calibration import scale_thresholds
 from faceattr.models.ensemble import Ensemble, EnsembleConfig
-from faceattr.models.modelfile import load_model, save_model
+from faceattr.models.modelfile import load_model, run_name, save_model
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-
-
-def run_name(path: Path) -> str:
-    """A model's name without this machine's folders: its run folder, or its file's stem."""
-    return path.parent.name if path.stem == "model" else path.stem
 
 
 @torch.inference_mode()

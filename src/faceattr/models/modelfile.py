@@ -83,3 +83,9 @@ def load_model(path: str | Path, device: str = "cpu") -> tuple[FaceAttrNet, dict
         raise FaceAttrError(f"{path}: weights do not match the model config "
                             f"({str(e).splitlines()[0][:100]})") from None
     return model.to(device).eval(), meta
+
+
+def run_name(path: str | Path) -> str:
+    """A model's name without this machine's folders: its run folder, or its file's stem."""
+    path = Path(path)
+    return path.parent.name if path.stem == "model" else path.stem
