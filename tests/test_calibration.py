@@ -114,3 +114,26 @@ def test_temperatures_apply_on_every_path(tmp_path, test_crops_small, capsys):
     got["service"] = vector(r.json()["results"][0]["faces"][0]["probabilities"])
     for path, probs in got.items():
         assert np.abs(probs - want).max() < 1e-3, path
+
+
+def test_group_tables_text_and_markdown_agree():
+    """The --by table: the same rows, gaps and face counts in the text and Markdown forms."""
+    from faceattr.evaluation.report import format_groups, format_markdown, group_table
+
+    labels = np.array([[1, 1, 0], [1, 0, 0], [0, 1, 1], [0, 0, 1]])
+    pred = np.array([[1, 1, 1], [1, 0, 0], [0, 0, 1], [0, 0, 0]])
+    r = {"groups": group_table(pred, labels, ["A", "B", "C"], ["A"])}
+    rows = [line.split() for line in format_groups(r).splitlines()]
+    # group A: B right 2/2, C right 1/2; not A: B right 1/2, C right 1/2
+    assert ["B", "100.00%", "50.00%", "+50.00"] in rows
+    assert ["C", "50.00%", "50.00%", "+0.00"] in rows
+    assert ["mean", "accuracy", "75.00%", "50.00%", "+25.00"] in rows
+    assert ["faces", "2", "2"] in rows
+    summary = {"per_attribute": {}, "mean_accuracy": 0.5, "balanced_accuracy": 0.5, "images": 4,
+               "majority_baseline": 0.5, "consistency": {"predicted": {"any": 0.0},
+                                                         "ground_truth": {"any": 0.0}},
+               "calibration": {"ece": 0.1, "ece_uncalibrated": 0.1}}
+    md = format_markdown({**r, **summary})
+    assert "| by A | A (2) | not A (2) | gap |" in md
+    assert "| B | 100.00% | 50.00% | +50.00 |" in md
+    assert "| **mean** | **75.00%** | **50.00%** | **+25.00** |" in md

@@ -121,21 +121,24 @@ def group_table(pred: np.ndarray, labels: np.ndarray, attributes: list[str],
     return out
 
 
+def _group_rows(g: dict[str, Any]) -> tuple[list[tuple[str, int]], list[tuple[str, float, float]]]:
+    """One ``--by`` table: its two groups' names with face counts, and its rows (name,
+    group 1, group 2): the attributes, then the mean and the balanced accuracy."""
+    (n1, g1), (n2, g2) = g["groups"].items()
+    rows = [(a, g1["per_attribute"][a], g2["per_attribute"][a]) for a in g1["per_attribute"]]
+    rows += [("mean accuracy", g1["mean_accuracy"], g2["mean_accuracy"]),
+             ("balanced accuracy", g1["balanced_accuracy"], g2["balanced_accuracy"])]
+    return [(n1, g1["faces"]), (n2, g2["faces"])], rows
+
+
 def format_groups(r: dict[str, Any]) -> str:
     """``--by``: per attribute, the accuracy in each group and the gap, then the means."""
     lines = []
     for a, g in (r.get("groups") or {}).items():
-        (n1, g1), (n2, g2) = g["groups"].items()
+        ((n1, f1), (n2, f2)), rows = _group_rows(g)
         lines += ["", f"{'by ' + a:22s} {n1[:12]:>12s} {n2[:12]:>12s} {'gap':>7s}"]
-        for attr in g1["per_attribute"]:
-            x, y = g1["per_attribute"][attr], g2["per_attribute"][attr]
-            lines.append(f"{attr:22s} {x:12.2%} {y:12.2%} {(x - y) * 100:+6.2f}")
-        lines.append(f"{'mean accuracy':22s} {g1['mean_accuracy']:12.2%} "
-                     f"{g2['mean_accuracy']:12.2%} {g['gap'] * 100:+6.2f}")
-        lines.append(f"{'balanced accuracy':22s} {g1['balanced_accuracy']:12.2%} "
-                     f"{g2['balanced_accuracy']:12.2%} "
-                     f"{(g1['balanced_accuracy'] - g2['balanced_accuracy']) * 100:+6.2f}")
-        lines.append(f"{'faces':22s} {g1['faces']:12d} {g2['faces']:12d}")
+        lines += [f"{name:22s} {x:12.2%} {y:12.2%} {(x - y) * 100:+6.2f}" for name, x, y in rows]
+        lines.append(f"{'faces':22s} {f1:12d} {f2:12d}")
     return "\n".join(lines)
 
 
@@ -177,17 +180,13 @@ def format_markdown(r: dict[str, Any]) -> str:
               f"rule violations {c['predicted']['any']:.2%} of images (ground truth "
               f"{c['ground_truth']['any']:.2%}); calibration error (ECE) {cal['ece']:.2%}."]
     for a, g in (r.get("groups") or {}).items():
-        (n1, g1), (n2, g2) = g["groups"].items()
-        lines += ["", f"| by {a} | {n1} ({g1['faces']}) | {n2} ({g2['faces']}) | gap |",
-                  "|---|---:|---:|---:|"]
-        for attr in g1["per_attribute"]:
-            x, y = g1["per_attribute"][attr], g2["per_attribute"][attr]
-            lines.append(f"| {attr} | {x:.2%} | {y:.2%} | {(x - y) * 100:+.2f} |")
-        lines.append(f"| **mean** | **{g1['mean_accuracy']:.2%}** | **{g2['mean_accuracy']:.2%}**"
-                     f" | **{g['gap'] * 100:+.2f}** |")
-        lines.append(f"| balanced | {g1['balanced_accuracy']:.2%} | "
-                     f"{g2['balanced_accuracy']:.2%} | "
-                     f"{(g1['balanced_accuracy'] - g2['balanced_accuracy']) * 100:+.2f} |")
+        ((n1, f1), (n2, f2)), rows = _group_rows(g)
+        lines += ["", f"| by {a} | {n1} ({f1}) | {n2} ({f2}) | gap |", "|---|---:|---:|---:|"]
+        lines += [f"| {name} | {x:.2%} | {y:.2%} | {(x - y) * 100:+.2f} |"
+                  for name, x, y in rows[:-2]]
+        (_, m1, m2), (_, b1, b2) = rows[-2:]
+        lines.append(f"| **mean** | **{m1:.2%}** | **{m2:.2%}** | **{(m1 - m2) * 100:+.2f}** |")
+        lines.append(f"| balanced | {b1:.2%} | {b2:.2%} | {(b1 - b2) * 100:+.2f} |")
     return "\n".join(lines)
 
 
