@@ -144,7 +144,8 @@ def test_cli_api_and_service_agree(client, capsys):
     cli = json.loads(capsys.readouterr().out)["probabilities"]
     r = client.post("/v1/predict", files=[("files", ("face.jpg", EXAMPLE.read_bytes(), "i/j"))])
     web = r.json()["results"][0]["faces"][0]["probabilities"]
-    assert api == pytest.approx(cli, abs=1e-6) and api == pytest.approx(web, abs=1e-6)
+    # every surface writes the one record: probabilities to 5 decimals
+    assert cli == web and api == pytest.approx(cli, abs=5e-6)
 
 
 def test_multi_face_output_carries_index_and_box_left_to_right(tmp_path, capsys):

@@ -76,7 +76,7 @@ def test_big_photo_without_a_face_is_quick(tmp_path):
 def test_output_format_comes_from_its_name_or_is_refused(tmp_path, capsys):
     out = tmp_path / "labels.csv"
     assert main(["predict", str(EXAMPLE), "--no-detect", "--output", str(out)]) == 0
-    assert out.read_text().startswith("file,face,box_left")
+    assert out.read_text().startswith("schema,file,face,box_left")
     capsys.readouterr()
     for argv, msg in [
         (["--output", str(tmp_path / "x.foo")], "give --format"),

@@ -16,6 +16,7 @@ from faceattr.preprocess import detectors
 from faceattr.preprocess.detectors import create_detector, detector_names, nms
 from faceattr.preprocess.detectors.yunet import STRIDES, YuNet
 from faceattr.preprocess.faces import MIN_FACE, FacePipeline
+from faceattr.preprocess.framing import get_framing
 from faceattr.preprocess.image import decode_reduced
 
 from .compose import compose
@@ -252,8 +253,12 @@ def test_annotate_and_no_detect(tmp_path, capsys):
     assert len(records) == 2 and '"box"' in records[0] and '"landmarks"' in records[0]
     assert (out / "pair.annotated.jpg").stat().st_size > 10_000
     assert main(["predict", str(path), "--no-detect", "--format", "jsonl"]) == 0
-    records = capsys.readouterr().out.strip().splitlines()
-    assert len(records) == 1 and '"box"' not in records[0]
+    records = [json.loads(r) for r in capsys.readouterr().out.strip().splitlines()]
+    # without detection the picture is one face crop: face 0, its box the crop's canonical
+    # square (the default framing's, reaching past the picture), no landmarks or score
+    assert len(records) == 1 and records[0]["face"] == 0
+    assert records[0]["landmarks"] is None and records[0]["score"] is None
+    assert records[0]["box"] == pytest.approx(list(get_framing("crop").square(800, 400)), abs=0.1)
 
 
 @pytest.mark.skipif(not HAS_DLIB, reason="the hog detector needs pip install 'faceattr[hog]'")

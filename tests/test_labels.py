@@ -110,7 +110,8 @@ names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, ma
 
 @st.composite
 def tables(draw):
-    attrs = draw(st.lists(names, min_size=1, max_size=6, unique=True))
+    # attribute names start with a letter: a names line of bare 0/1/-1 reads as a row of values
+    attrs = draw(st.lists(names.map(lambda s: "a" + s), min_size=1, max_size=6, unique=True))
     files = draw(st.lists(names.map(lambda s: s + ".jpg"), min_size=0, max_size=20, unique=True))
     values = draw(st.lists(st.lists(st.integers(0, 1), min_size=len(attrs),
                                     max_size=len(attrs)), min_size=len(files),

@@ -7,9 +7,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "src" / "faceattr"
 # lowest first: storage (files, tar shards) < preprocess (decode, detect, frame) < data (labels,
 # datasets, caches) < models < outputs < inference < evaluation < training < serving < cli
-ORDER = ["errors", "storage", "preprocess", "data", "models", "outputs", "inference",
+ORDER = ["errors", "storage", "preprocess", "data", "results", "models", "outputs", "inference",
          "evaluation", "training", "serving", "cli"]
-BASE = ["storage", "preprocess", "data", "outputs"]  # run in the base install (no torch)
+BASE = ["storage", "preprocess", "data", "results", "outputs"]  # run in the base install (no torch)
 
 
 def imports(path: Path):

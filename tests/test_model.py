@@ -62,7 +62,7 @@ def test_config_validation():
         ModelConfig.from_dict({"bogus": 1})
     with pytest.raises(FaceAttrError, match="model.head"):
         ModelConfig.from_dict({"head": "transformer"})
-    with pytest.raises(FaceAttrError, match="every attribute exactly once"):
+    with pytest.raises(FaceAttrError, match="every task exactly once"):
         ModelConfig.from_dict({"order": ["Male"]})
     cfg = ModelConfig(**TINY)
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg

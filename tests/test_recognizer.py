@@ -26,11 +26,14 @@ def test_default_model_loads_offline_and_predicts(rec):
     # the example is a smiling woman in a hat (CelebA test image 182638, labels agree)
     assert p.decisions["Smiling"] and p.decisions["Wearing_Hat"] and not p.decisions["Male"]
     d = p.to_dict()
-    assert d["file"] == str(EXAMPLE)
-    # detection is the default of the API as of the CLI and the service (detect extra installed)
-    assert set(d) == {"file", "probabilities", "decisions", "face", "box", "landmarks", "score"}
+    assert d["file"] == str(EXAMPLE) and d["schema"] == 1
+    # detection is the default of the API as of the CLI and the service; the record has the
+    # same keys with and without it (no landmarks or score for a crop)
+    keys = {"schema", "file", "face", "box", "landmarks", "score", "probabilities", "decisions",
+            "unreliable"}
+    assert keys <= set(d) and d["landmarks"] is not None
     crop = Recognizer(detect=False).predict(EXAMPLE).to_dict()
-    assert set(crop) == {"file", "probabilities", "decisions"}
+    assert set(crop) == set(d) and crop["landmarks"] is None and crop["face"] == 0
 
 
 def test_path_pil_and_array_inputs_agree(rec):
@@ -44,11 +47,12 @@ def test_path_pil_and_array_inputs_agree(rec):
 def test_batch_equals_single_and_keeps_bad_files(rec, tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8 not really")
-    preds = rec.predict_batch([EXAMPLE, bad, EXAMPLE], batch_size=2)
-    assert [p.ok for p in preds] == [True, False, True]
-    assert "broken.jpg" in preds[1].error
-    assert preds[0].probabilities == pytest.approx(rec.predict(EXAMPLE).probabilities,
-                                                   abs=1e-5)
+    results = rec.predict_batch([EXAMPLE, bad, EXAMPLE], batch_size=2)
+    assert [r.ok for r in results] == [True, False, True]  # one result per input
+    assert "broken.jpg" in results[1].error and results[1].faces == []
+    assert [len(r.faces) for r in results] == [1, 0, 1]
+    assert results[0].faces[0].probabilities == pytest.approx(
+        rec.predict(EXAMPLE).probabilities, abs=1e-5)
     with pytest.raises(FaceAttrError, match="broken.jpg"):
         rec.predict(bad)
 

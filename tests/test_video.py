@@ -66,7 +66,7 @@ def test_cli_jsonl_csv_and_table(clip, tmp_path, capsys):
     frame = next(r for r in records if "frame" in r)
     assert {"time", "frame", "track", "box", "probabilities"} <= set(frame)
     summary = [r for r in records if r.get("summary")]
-    assert len(summary) == 3 and all({"first", "last", "frames"} <= set(r) for r in summary)
+    assert len(summary) == 3 and all({"time", "until", "frames"} <= set(r) for r in summary)
     out = tmp_path / "v.csv"
     assert main(["predict", str(path), "--output", str(out)]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))

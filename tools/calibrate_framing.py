@@ -95,15 +95,18 @@ def main() -> None:
     for name, (folder, shape) in sets.items():
         score, cx, cy, s = search(mean_face(folder, args.n, shape), ref)
         print(f"[{name}]  cx = {cx:.3f}  cy = {cy:.3f}  size = {s:.3f}   (correlation {score:.3f})")
-    # The tight crop lies inside the canonical square: find its box in the aligned frame instead.
-    tight = mean_face(args.data / "celeba/aligned-crop108-64/val-00.tar", args.n, None)
-    score, bx, by, side = search_inside(aligned, tight)
-    rx, ry, rs = REF_SQUARE
-    h = side / 2
-    print(f"[celeba-crop108]  box in the aligned frame ({bx - h:.0f},{by - h:.0f})-"
-          f"({bx + h:.0f},{by + h:.0f}), correlation {score:.3f}:  cx = "
-          f"{0.5 + (rx - bx) / side:.3f}  cy = {0.5 + (ry - by) / side:.3f}  "
-          f"size = {rs / side:.3f}")
+    # The tight crops lie inside the canonical square: find their box in the aligned frame.
+    tight = {"celeba-crop108": args.data / "celeba/aligned-crop108-64/val-00.tar",
+             "utkface": args.data / "utkface/val-00.tar",
+             "ferplus": args.data / "ferplus/valid-00.tar"}
+    for name, folder in tight.items():
+        score, bx, by, side = search_inside(aligned, mean_face(folder, args.n, None))
+        rx, ry, rs = REF_SQUARE
+        h = side / 2
+        print(f"[{name}]  box in the aligned frame ({bx - h:.0f},{by - h:.0f})-"
+              f"({bx + h:.0f},{by + h:.0f}), correlation {score:.3f}:  cx = "
+              f"{0.5 + (rx - bx) / side:.3f}  cy = {0.5 + (ry - by) / side:.3f}  "
+              f"size = {rs / side:.3f}")
 
 
 if __name__ == "__main__":

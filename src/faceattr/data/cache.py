@@ -5,6 +5,8 @@ Layout of a cache folder::
     meta.json    settings, attributes, file list, fingerprints, completion flag
     images.u8    uint8 array (N, size, size, 3), memory-mapped
     labels.npy   uint8 array (N, A) of 0/1 labels
+    age.npy, expression.npy, gender.npy, race.npy   age / expression sets: float32 (N,) years,
+                 float32 (N, 8) votes, int64 (N,) groups (only the ones the label file has)
     status.u8    one byte per image: 0 = not yet done, 1 = cached, 2 = unreadable (skipped)
 
 The cache is written in chunks and ``status.u8`` is flushed after each, so an interrupted
@@ -17,7 +19,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,7 @@ from faceattr.workers import process_pool
 FORMAT = "faceattr-cache/1"
 PENDING, CACHED, FAILED = 0, 1, 2
 CHUNK = 256
+TARGETS = ("age", "expression", "gender", "race")  # optional per-image label arrays
 
 
 def _settings(ds: Dataset, size: int, detector: str | None = None) -> dict:
@@ -104,14 +107,16 @@ def prepare(ds: Dataset, out: Path, size: int = 64, workers: int | None = None,
     fresh = force or not meta_path.exists()
     out.mkdir(parents=True, exist_ok=True)
     if fresh:
-        for name in ("images.u8", "status.u8", "labels.npy", "meta.json"):
-            (out / name).unlink(missing_ok=True)
+        for name in ("images.u8", "status.u8", "labels.npy", "meta.json", *TARGETS):
+            (out / f"{name}.npy" if name in TARGETS else out / name).unlink(missing_ok=True)
         meta = {"settings": settings, "sources": fingerprint, "complete": False,
                 "attributes": list(ds.attributes), "files": ds.files,
                 "images_root": str(ds.spec.images.resolve()), "labels": str(ds.spec.labels),
                 "partition": str(ds.spec.partition) if ds.spec.partition else None,
                 "split": ds.spec.split, "failures": {}}
         np.save(out / "labels.npy", ds.labels)
+        for name, arr in ds.targets.items():
+            np.save(out / f"{name}.npy", arr)
         np.memmap(out / "images.u8", np.uint8, "w+", shape=(n, size, size, 3)).flush()
         np.zeros(n, np.uint8).tofile(out / "status.u8")
         _write_json_atomic(meta_path, meta)
@@ -163,6 +168,7 @@ class Cache:
     files: list[str]
     framing: dict
     size: int
+    targets: dict[str, np.ndarray] = field(default_factory=dict)  # age, expression, groups
 
     def __len__(self) -> int:
         return len(self.files)
@@ -189,9 +195,12 @@ def open_cache(path: str | Path) -> Cache:
     images = np.memmap(path / "images.u8", np.uint8, "r", shape=(n, size, size, 3))
     status = np.fromfile(path / "status.u8", np.uint8)
     labels = np.load(path / "labels.npy")
+    targets = {t: np.load(path / f"{t}.npy") for t in TARGETS if (path / f"{t}.npy").is_file()}
     keep = np.flatnonzero(status == CACHED)
     if len(keep) < n:
         images = images[keep]
         labels = labels[keep]
+        targets = {k: v[keep] for k, v in targets.items()}
         files = [files[i] for i in keep]
-    return Cache(path, images, labels, tuple(meta["attributes"]), files, settings["framing"], size)
+    return Cache(path, images, labels, tuple(meta["attributes"]), files, settings["framing"], size,
+                 targets)

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from faceattr.data.labels import SPLITS, LabelTable, read_labels, read_partition
+from faceattr.data.labels import (
+    SPLITS,
+    LabelTable,
+    TargetTable,
+    is_target_csv,
+    read_labels,
+    read_partition,
+    read_targets,
+)
 from faceattr.errors import FaceAttrError
 from faceattr.preprocess.framing import Framing, get_framing
 from faceattr.storage.shards import IMAGE_EXTENSIONS, scan_images
@@ -43,8 +51,9 @@ class DatasetSpec:
         self.partition = Path(self.partition) if self.partition else None
         if self.split != "all" and self.split not in SPLITS:
             raise FaceAttrError(f"unknown split {self.split!r}; use train, val, test or all")
-        if self.split != "all" and self.partition is None:
-            raise FaceAttrError(f"--split {self.split} needs --partition FILE")
+        if self.split != "all" and self.partition is None and not is_target_csv(self.labels):
+            raise FaceAttrError(f"--split {self.split} needs --partition FILE (or a label CSV "
+                                "with a split column)")
 
 
 @dataclass
@@ -57,6 +66,8 @@ class Dataset:
     files: list[str]  # paths relative to spec.images (tar members as shard.tar/member)
     labels: np.ndarray  # (N, A) uint8
     notes: list[str] = field(default_factory=list)
+    # age / expression labels and group columns (age (N,), expression (N, 8), gender, race)
+    targets: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -86,15 +97,34 @@ def matcher(names: Iterable[str]) -> Callable[[str], str | None]:
     return match
 
 
-def resolve(spec: DatasetSpec, table: LabelTable | None = None) -> Dataset:
-    """Match the images (folder, tar or shards) with their label rows and partition by id."""
+def _targets_of(table: TargetTable) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    if table.age is not None:
+        out["age"] = table.age
+    if table.votes is not None:
+        out["expression"] = table.votes
+    out.update(table.groups or {})
+    return out
+
+
+def resolve(spec: DatasetSpec, table: LabelTable | TargetTable | None = None) -> Dataset:
+    """Match the images (folder, tar or shards) with their label rows and partition by id.
+
+    An age / expression CSV (:func:`~faceattr.data.labels.read_targets`) gives a dataset with
+    no attributes and its labels in ``targets``; its own ``split`` column selects ``--split``.
+    """
     framing = get_framing(spec.framing)
-    table = table if table is not None else read_labels(spec.labels)
+    if table is None:
+        table = read_targets(spec.labels) if is_target_csv(spec.labels) else \
+            read_labels(spec.labels)
     rows = table.row_of()
     on_disk = scan_images(spec.images)
     if not on_disk:
         raise FaceAttrError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {spec.images}")
     notes: list[str] = []
+    if isinstance(table, TargetTable) and table.excluded:  # left out by the label protocol
+        gone = matcher(table.excluded)
+        on_disk = [f for f in on_disk if gone(f) is None]
     label_of = matcher(rows)
     keys = {f: label_of(f) for f in on_disk}
     unlabelled = [f for f in on_disk if keys[f] is None]
@@ -105,6 +135,17 @@ def resolve(spec: DatasetSpec, table: LabelTable | None = None) -> Dataset:
             raise FaceAttrError(msg + "; pass --skip-missing to leave them out")
         notes.append("skipped " + msg)
     files = [f for f in on_disk if keys[f] is not None]
+    if isinstance(table, TargetTable):
+        notes.extend(table.notes)
+        if spec.split != "all" and spec.partition is None:
+            if table.split is None:
+                raise FaceAttrError(f"--split {spec.split}: {spec.labels} has no split column; "
+                                    "pass --partition FILE")
+            want = SPLITS[spec.split]
+            files = [f for f in files if SPLITS.get(table.split[rows[keys[f]]]) == want]
+            if not files:
+                raise FaceAttrError(f"no image in {spec.images} belongs to the {spec.split} "
+                                    f"split of {spec.labels}")
     if spec.partition is not None:
         part = read_partition(spec.partition)
         part_of = matcher(part)
@@ -129,4 +170,7 @@ def resolve(spec: DatasetSpec, table: LabelTable | None = None) -> Dataset:
     if absent > 0:
         notes.append(f"{absent} of {len(table)} label rows have no image in {spec.images} "
                      "(the folder holds a subset)")
+    if isinstance(table, TargetTable):
+        return Dataset(spec, framing, (), files, np.zeros((len(files), 0), np.uint8), notes,
+                       {k: v[index] for k, v in _targets_of(table).items()})
     return Dataset(spec, framing, table.attributes, files, table.values[index], notes)

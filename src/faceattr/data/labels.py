@@ -169,3 +169,125 @@ def read_partition(path: str | Path) -> dict[str, int]:
             raise _fail(path, lineno, f"duplicate row for image {name!r}")
         out[name] = int(value)
     return out
+
+
+# The eight FER+ emotions, in the column order of FER+'s label file.
+EXPRESSIONS: tuple[str, ...] = ("neutral", "happiness", "surprise", "sadness", "anger",
+                                "disgust", "fear", "contempt")
+FERPLUS_EXTRA = ("unknown", "NF")  # FER+ vote columns that are not an emotion
+GROUP_COLUMNS = ("gender", "race")  # UTKFace's, for per-group evaluation only
+AGE_MAX = 120
+
+
+@dataclass(frozen=True)
+class TargetTable:
+    """Age and expression labels, one row per image.
+
+    ``age``: years (float, NaN where a row has none); ``votes``: (N, 8) votes or probabilities
+    over :data:`EXPRESSIONS` (all zero where a row has none); ``split``: per-row split names from
+    a ``split`` column; ``groups``: integer group columns (``gender``, ``race``; -1 = none).
+    """
+
+    files: tuple[str, ...]
+    age: np.ndarray | None
+    votes: np.ndarray | None
+    split: tuple[str, ...] | None = None
+    groups: dict[str, np.ndarray] | None = None
+    notes: tuple[str, ...] = ()
+    excluded: frozenset[str] = frozenset()  # rows left out by the protocol (not an emotion)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def row_of(self) -> dict[str, int]:
+        return {f: i for i, f in enumerate(self.files)}
+
+
+def is_target_csv(path: str | Path) -> bool:
+    """A CSV whose header names ``age``, ``expression`` or the FER+ vote columns."""
+    path = Path(path)
+    if path.suffix.lower() != ".csv" or not path.is_file():
+        return False
+    with path.open(encoding="utf-8-sig", errors="replace") as f:
+        header = [h.strip() for h in f.readline().split(",")]
+    return "age" in header or "expression" in header or set(EXPRESSIONS) <= set(header)
+
+
+def read_targets(path: str | Path) -> TargetTable:
+    """Read an age and/or expression CSV: ``file,age[,...]`` (UTKFace's ``labels.csv``),
+    ``file,expression`` (an emotion name per row), or FER+'s ``file,split,neutral,...,NF`` votes.
+
+    FER+'s protocol: a row whose most voted column is ``unknown`` or ``NF`` is left out (noted).
+    """
+    path = Path(path)
+    rows = list(csv.reader(_read_lines(path)))
+    if not rows or not rows[0]:
+        raise _fail(path, 1, "empty CSV: expected a header 'file,age' or 'file,expression'")
+    header = [h.strip() for h in rows[0]]
+    if header[0] != "file":
+        raise _fail(path, 1, f"the first column must be 'file', got {header[0]!r}")
+    col = {h: i for i, h in enumerate(header)}
+    has_votes = set(EXPRESSIONS) <= set(col)
+    if "age" not in col and "expression" not in col and not has_votes:
+        raise _fail(path, 1, "no 'age', 'expression' or FER+ vote columns in the header")
+    files: list[str] = []
+    ages: list[float] = []
+    votes: list[list[float]] = []
+    splits: list[str] = []
+    groups: dict[str, list[int]] = {g: [] for g in GROUP_COLUMNS if g in col}
+    dropped: list[str] = []
+    for lineno, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise _fail(path, lineno, f"expected {len(header)} columns, got {len(row)}")
+        cell = {h: row[i].strip() for h, i in col.items()}
+        v = None
+        if has_votes:
+            try:
+                counts = [float(cell[e]) for e in EXPRESSIONS]
+                other = [float(cell[e]) for e in FERPLUS_EXTRA if e in cell]
+            except ValueError:
+                raise _fail(path, lineno, "vote counts must be numbers") from None
+            if min(counts + other, default=0) < 0:
+                raise _fail(path, lineno, "vote counts must not be negative")
+            if not sum(counts) or max(other, default=0) > max(counts):
+                dropped.append(cell["file"])  # the majority is 'unknown' or 'not a face'
+                continue
+            v = counts
+        elif cell.get("expression"):
+            name = cell["expression"].lower()
+            if name not in EXPRESSIONS:
+                raise _fail(path, lineno, f"unknown expression {cell['expression']!r}; use one "
+                            f"of {', '.join(EXPRESSIONS)}")
+            v = [float(e == name) for e in EXPRESSIONS]
+        age = float("nan")
+        if cell.get("age"):
+            try:
+                age = float(cell["age"])
+            except ValueError:
+                raise _fail(path, lineno, f"age {cell['age']!r} is not a number") from None
+            if not 0 <= age <= AGE_MAX:
+                raise _fail(path, lineno, f"age {age:g} is outside 0-{AGE_MAX} years")
+        files.append(cell["file"])
+        ages.append(age)
+        votes.append(v if v is not None else [0.0] * len(EXPRESSIONS))
+        if "split" in cell:
+            splits.append(cell["split"])
+        for g in groups:
+            try:
+                groups[g].append(int(cell[g]) if cell[g] else -1)
+            except ValueError:
+                raise _fail(path, lineno, f"{g} {cell[g]!r} is not an integer") from None
+    if not files:
+        raise _fail(path, None, "no labelled rows")
+    _check_unique(files, path, "row for image", 2)
+    age_arr = np.asarray(ages, np.float32)
+    vote_arr = np.asarray(votes, np.float32)
+    notes = (f"{len(dropped)} row(s) of {path} left out: most votes for 'unknown' or 'not a "
+             "face'",) if dropped else ()
+    return TargetTable(
+        tuple(files), age_arr if np.isfinite(age_arr).any() else None,
+        vote_arr if vote_arr.sum() > 0 else None, tuple(splits) if splits else None,
+        {g: np.asarray(v, np.int64) for g, v in groups.items()} or None, notes,
+        frozenset(dropped))

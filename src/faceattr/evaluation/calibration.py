@@ -59,3 +59,40 @@ def fit_temperatures(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
                 fd = nll(j, np.exp(d))
         out[j] = float(np.exp((a + b) / 2))
     return out
+
+
+Z80 = 1.2816  # a normal distribution holds 80% of its mass within 1.2816 SD of its mean
+
+
+def fit_age_sd_scale(pred: np.ndarray, sd: np.ndarray, true: np.ndarray) -> float:
+    """The factor k for which ``|true - pred| <= Z80 * k * sd`` holds for 80% of the rows."""
+    ratio = np.abs(np.asarray(true, np.float64) - pred) / np.maximum(sd, 1e-6)
+    return float(np.quantile(ratio, 0.8) / Z80) if len(ratio) else 1.0
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = np.asarray(logits, np.float64) / temperature
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_softmax_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
+    """One temperature for a softmax: the lowest cross-entropy against ``targets`` (rows of
+    class probabilities or vote shares) on a log grid from 0.25 to 4."""
+    q = np.asarray(targets, np.float64)
+    q = q / np.maximum(q.sum(axis=1, keepdims=True), 1e-12)
+    grid = np.exp(np.linspace(np.log(0.25), np.log(4.0), 81))
+    nll = [-(q * np.log(np.maximum(softmax(logits, t), 1e-12))).sum(1).mean() for t in grid]
+    return float(grid[int(np.argmin(nll))])
+
+
+def multiclass_ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error of the top class: over equal-width bins of its probability,
+    the share-weighted gap between confidence and accuracy."""
+    probs = np.asarray(probs, np.float64)
+    conf, pred = probs.max(axis=1), probs.argmax(axis=1)
+    right = (pred == np.asarray(labels)).astype(np.float64)
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    c = np.bincount(which, conf, minlength=bins)
+    a = np.bincount(which, right, minlength=bins)
+    return float(np.abs(c - a).sum() / max(len(probs), 1))

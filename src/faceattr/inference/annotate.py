@@ -6,8 +6,17 @@ from pathlib import Path
 
 from PIL import ImageDraw
 
-from faceattr.inference.recognizer import Prediction
 from faceattr.preprocess.image import open_image
+from faceattr.results import Prediction
+
+
+def describe(p: Prediction, top: int) -> str:
+    """A face's label: its age and expression (models with those tasks), then its ``top``
+    most probable present attributes."""
+    parts = [f"{p.age:.0f} y" if p.age is not None else "", p.expression or ""]
+    head = ", ".join(x for x in parts if x)
+    attrs = ", ".join(a.replace("_", " ") for a in p.present[:top])
+    return "; ".join(x for x in (head, attrs) if x) or "(none)"
 
 
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
@@ -37,8 +46,7 @@ def annotate(source: Path, preds: list[Prediction], out_dir: Path, top: int = 4)
         draw.rectangle((x0, y0, x1, y1), outline=colour, width=width)
         for x, y in p.face.landmarks:
             draw.ellipse((x - width, y - width, x + width, y + width), fill=(255, 80, 80))
-        label = f"{p.face_index}: " + ("too small" if p.skipped else ", ".join(
-            a.replace("_", " ") for a in p.present[:top]) or "(none)")
+        label = f"{p.face_index}: " + ("too small" if p.skipped else describe(p, top))
         tw = draw.textlength(label)
         x0 = max(0, min(x0, image.width - tw - 6))  # the label stays inside the picture
         rect = free_spot((x0, y1, x0 + tw + 6, y1 + 14), placed)
@@ -88,9 +96,8 @@ def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 
                     colour = (150, 150, 150) if p.skipped else (59, 125, 221)
                     draw.rectangle((x0, y0, x1, y1), outline=colour, width=width)
                     summary = tracks.get(p.video.track)
-                    names = summary.present[:top] if summary is not None else []
-                    label = f"#{p.video.track}: " + (", ".join(a.replace("_", " ") for a in names)
-                                                     or "(none)")
+                    label = f"#{p.video.track}: " + (describe(summary, top) if summary is not None
+                                                     else "(none)")
                     draw.rectangle((x0, y1, x0 + draw.textlength(label) + 6, y1 + 14),
                                    fill=colour)
                     draw.text((x0 + 3, y1 + 1), label, fill="white")

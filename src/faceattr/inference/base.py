@@ -11,6 +11,7 @@ import numpy as np
 
 from faceattr.errors import FaceAttrError
 from faceattr.inference.calibration import apply_temperatures
+from faceattr.inference.scores import Scores, age_from_distribution, temper
 
 # The models shipped inside the package, by name (``--model fast``); README, "Bundled models".
 # Each ships twice: ``NAME.onnx`` (what inference runs, no torch needed) and ``NAME.safetensors``
@@ -58,6 +59,18 @@ class EngineBase:
         self.tuned = np.asarray(self.meta.get("thresholds", [0.5] * len(self.attributes)))
         temps = self.meta.get("temperatures")
         self.temperatures = None if temps is None else np.asarray(temps, np.float64)
+        self.age_sd_scale = float(self.meta.get("age", {}).get("sd_scale", 1.0))
+        expression = self.meta.get("expression", {})
+        self.expressions: list[str] = list(expression.get("classes", []))
+        self.expression_temperature = float(expression.get("temperature", 1.0))
+
+    @property
+    def has_age(self) -> bool:
+        return "age" in self.meta
+
+    @property
+    def has_expression(self) -> bool:
+        return bool(self.expressions)
 
     def thresholds(self, mode: str | float = "tuned", name: str = "threshold") -> np.ndarray:
         """Per-attribute thresholds: ``"tuned"`` (stored), ``"0.5"`` or any number in (0, 1).
@@ -77,18 +90,34 @@ class EngineBase:
                       mirror: bool = False, calibrated: bool = True) -> np.ndarray:
         """P(present) for each face and attribute, shape (N, T), with the model's temperatures
         applied (``calibrated=False``: as the network gives them)."""
+        return self.scores(faces, batch_size, mirror, calibrated).attributes
+
+    def scores(self, faces: np.ndarray, batch_size: int = 64, mirror: bool = False,
+               calibrated: bool = True) -> Scores:
+        """Everything the model says about uint8 face squares (N, S, S, 3): attribute
+        probabilities, and age (years, calibrated SD) and expression probabilities when it has
+        those tasks (``calibrated=False``: no temperatures, the raw SD)."""
         out = []
         for i in range(0, len(faces), batch_size):
             x = (faces[i:i + batch_size].astype(np.float32) / 255.0 - self.mean) / self.std
             x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-            p = self._probs(x)
+            raw = self._outputs(x)
             if mirror:
-                p = (p + self._probs(np.ascontiguousarray(x[..., ::-1]))) / 2
-            out.append(apply_temperatures(p, self.temperatures if calibrated else None))
-        if not out:
-            return np.zeros((0, len(self.attributes)), np.float32)
-        return np.concatenate(out)
+                flipped = self._outputs(np.ascontiguousarray(x[..., ::-1]))
+                raw = {k: (v + flipped[k]) / 2 for k, v in raw.items()}
+            p = apply_temperatures(raw["attributes"], self.temperatures if calibrated else None)
+            age = sd = expr = None
+            if "age" in raw:
+                age, sd = age_from_distribution(raw["age"],
+                                                self.age_sd_scale if calibrated else 1.0)
+            if "expression" in raw:
+                expr = temper(raw["expression"], self.expression_temperature
+                              if calibrated else 1.0).astype(np.float32)
+            out.append(Scores(p, age, sd, expr))
+        return Scores.concat(out, len(self.attributes))
 
-    def _probs(self, x: np.ndarray) -> np.ndarray:
-        """P(present) for a normalised float32 batch (B, 3, S, S)."""
+    def _outputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """For a normalised float32 batch (B, 3, S, S): ``attributes`` P(present) (B, A), and
+        ``age`` P(age bin) (B, bins) and ``expression`` probabilities (B, E) if the model has
+        those tasks."""
         raise NotImplementedError

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from faceattr.errors import FaceAttrError
-from faceattr.outputs import format_class, implied_format, row_of, suffixes
+from faceattr.outputs import format_class, implied_format, suffixes
 
 
 def note(text: str) -> None:
@@ -154,18 +154,6 @@ def run_settings(rec, threshold: str, detector_score: float | None) -> dict[str,
             "framing": rec.framing.name}
 
 
-def by_input(preds):
-    """Group consecutive predictions of the same input (one per face) into lists."""
-    group: list = []
-    for p in preds:
-        if group and (p.face_index == 0 or p.source != group[0].source):
-            yield group
-            group = []
-        group.append(p)
-    if group:
-        yield group
-
-
 def print_prevalence(rows, attributes: list[str]) -> None:
     """``--summary``: the share of faces where each attribute is decided present."""
     present = np.zeros(len(attributes))
@@ -205,7 +193,8 @@ class PredictJob:
         rec, attrs = self.rec, self.rec.attributes
         by_file: dict[str, list] = {}
         failed, faces, small, summary_rows = len(self.errors), 0, 0, []
-        writer = format_class(self.fmt)(attrs, dict(zip(attrs, map(float, rec.thresholds))))
+        writer = format_class(self.fmt)(attrs, dict(zip(attrs, map(float, rec.thresholds))),
+                                        rec.expressions, rec.has_age)
         with contextlib.ExitStack() as stack:
             results, out = None, None
             todo = self.files
@@ -213,7 +202,8 @@ class PredictJob:
                 from faceattr.outputs.resumable import ResultsFile
 
                 results = stack.enter_context(ResultsFile(
-                    self.output, self.fmt, attrs, self.settings, overwrite=self.overwrite))
+                    self.output, self.fmt, attrs, self.settings, overwrite=self.overwrite,
+                    expressions=rec.expressions, age=rec.has_age))
                 for what in results.dropped:
                     note(f"note: {self.output}: dropped {what}; its inputs are done again")
                 todo = [f for f in self.files if not results.is_done(str(f))]
@@ -234,7 +224,8 @@ class PredictJob:
                 from faceattr.preprocess.video import _av
 
                 _av()
-            for group in self._groups(photos, videos):
+            for res in self._results(photos, videos):
+                group = res.predictions()
                 bar.update(1)
                 for p in group:
                     if not p.ok:
@@ -249,7 +240,7 @@ class PredictJob:
                     results.add(group)
                 else:
                     if self.summary:
-                        summary_rows += [row_of(p, attrs) for p in group]
+                        summary_rows += [p.row(attrs) for p in group]
                     writer.write(group, out)
             if out is not None:
                 writer.close(out)
@@ -276,20 +267,15 @@ class PredictJob:
             note(f"{failed} of {len(todo) + len(self.errors)} inputs failed")
         return 1 if failed else 0
 
-    def _groups(self, photos: list[Path], videos: list[Path]):
-        """The predictions of each input, photos first; a video is one input (all its frames'
-        faces, then its tracks), written at once, so an interrupted run redoes it whole."""
-        from faceattr.errors import FaceAttrError
-        from faceattr.inference.recognizer import Prediction
-        from faceattr.inference.video import predict_video
+    def _results(self, photos: list[Path], videos: list[Path]):
+        """One :class:`~faceattr.results.Result` per input, photos first; a video is one input
+        (all its frames' faces, then its tracks), written at once, so an interrupted run redoes
+        it whole."""
+        from faceattr.inference.video import video_result
 
-        yield from by_input(self.rec.iter_predict(photos, batch_size=self.batch_size))
+        yield from self.rec.iter_predict(photos, batch_size=self.batch_size)
         for v in videos:
-            try:
-                preds = list(predict_video(self.rec, v, self.fps, self.batch_size))
-            except FaceAttrError as e:
-                preds = [Prediction(str(v), error=str(e))]
-            yield preds or [Prediction(str(v), error=f"{v}: no face found")]
+            yield video_result(self.rec, v, self.fps, self.batch_size)
 
 
 def run_on_ray(files: list[Path], errors: list[str], output: Path | None, fmt: str,

@@ -25,12 +25,13 @@ class _Predictor:
     def __call__(self, batch):
         import pyarrow as pa
 
-        from faceattr.outputs import row_of
         from faceattr.outputs.parquet import parquet_schema
 
-        preds = self.rec.predict_batch([str(f) for f in batch["file"].to_pylist()], workers=1)
-        rows = [row_of(p, self.rec.attributes) for p in preds]
-        return pa.Table.from_pylist(rows, schema=parquet_schema(self.rec.attributes))
+        rec = self.rec
+        extras = (rec.attributes, rec.expressions, rec.has_age)
+        results = rec.predict_batch([str(f) for f in batch["file"].to_pylist()], workers=1)
+        rows = [p.row(*extras) for res in results for p in res.predictions()]
+        return pa.Table.from_pylist(rows, schema=parquet_schema(*extras))
 
 
 def predict_on_ray(files: list[str], output: Path, options: dict[str, Any],

@@ -28,12 +28,15 @@ def export_onnx(model: str | Path | None, out: str | Path, opset: int = 17,
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     s = int(meta["input_size"])
+    graph = Outputs(model)
+    names = ["logits", *graph.extras]
+    axes = {n: {0: "batch"} for n in ["images", *names]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.zeros(1, 3, s, s),), str(out), input_names=["images"],
-                          output_names=["logits"], opset_version=opset, dynamo=False,
-                          training=torch.onnx.TrainingMode.PRESERVE,  # batch norm kept apart
-                          dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+        torch.onnx.export(graph if graph.extras else model, (torch.zeros(1, 3, s, s),), str(out),
+                          input_names=["images"], output_names=names, opset_version=opset,
+                          dynamo=False, dynamic_axes=axes,
+                          training=torch.onnx.TrainingMode.PRESERVE)  # batch norm kept apart
     proto = onnx.load(str(out))
     meta = {**meta, "exported_from": src.name}
     entry = proto.metadata_props.add()
@@ -43,6 +46,25 @@ def export_onnx(model: str | Path | None, out: str | Path, opset: int = 17,
     onnx.checker.check_model(proto)
     onnx.save(proto, str(out))
     return out
+
+
+class Outputs(torch.nn.Module):
+    """The exported graph: ``logits`` (B, A, 2), then ``age`` (B, bins) and ``expression``
+    (B, E) as probabilities when the model has those tasks."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        cfg = model.config
+        members = getattr(cfg, "members", None)
+        first = next((m for m in members if m.extra_tasks), None) if members else cfg
+        self.extras = list(first.extra_tasks) if first is not None else []
+
+    def forward(self, x: torch.Tensor):
+        if not self.extras:
+            return self.model(x)
+        out = self.model(x, all_outputs=True)
+        return (out["logits"], *(out[k].softmax(dim=-1) for k in self.extras))
 
 
 def store_half(proto) -> int:

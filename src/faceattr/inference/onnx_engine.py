@@ -20,8 +20,8 @@ class OnnxEngine(EngineBase):
         try:
             import onnxruntime as ort
         except ImportError:
-            raise FaceAttrError("the onnx backend needs onnxruntime: pip install "
-                                "'faceattr[onnx]'") from None
+            raise FaceAttrError("the onnx backend needs onnxruntime, which the base install "
+                                "brings: pip install faceattr") from None
         self.path = model_path(path, "onnx")
         if not self.path.is_file():
             raise FaceAttrError(f"model file not found: {self.path}")
@@ -42,9 +42,11 @@ class OnnxEngine(EngineBase):
             raise FaceAttrError(f"{self.path}: an ONNX model without faceattr metadata")
         self.meta = json.loads(raw)
         self.input_name = self.session.get_inputs()[0].name
+        self.output_names = [o.name for o in self.session.get_outputs()]
         self._init_meta()
 
-    def _probs(self, x: np.ndarray) -> np.ndarray:
-        logits = self.session.run(None, {self.input_name: x})[0].astype(np.float64)
+    def _outputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        got = dict(zip(self.output_names, self.session.run(None, {self.input_name: x})))
+        logits = got.pop("logits").astype(np.float64)
         e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        return (e[..., 1] / e.sum(axis=-1)).astype(np.float32)
+        return {"attributes": (e[..., 1] / e.sum(axis=-1)).astype(np.float32), **got}

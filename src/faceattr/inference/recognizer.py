@@ -12,7 +12,6 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,73 +20,13 @@ from PIL import Image
 
 from faceattr.errors import FaceAttrError
 from faceattr.inference.backends import load_engine
-from faceattr.preprocess.detectors import DEFAULT_DETECTOR, DetectedFace, Detector, largest
+from faceattr.inference.scores import FaceScores
+from faceattr.preprocess.detectors import DEFAULT_DETECTOR, Detector, largest
 from faceattr.preprocess.faces import MIN_FACE, FacePipeline, ImageInput, PictureFaces
 from faceattr.preprocess.framing import Framing
+from faceattr.results import Prediction, Result, VideoPlace
 
-
-@dataclass
-class VideoPlace:
-    """Where a video record belongs: a face in a sampled frame (``time``, ``frame``, ``track``),
-    or a track's summary (``track``, ``time`` to ``until``, over ``frames`` frames)."""
-
-    time: float | None = None
-    frame: int | None = None
-    track: int | None = None
-    frames: int | None = None  # set on a track's summary: the frames averaged
-    until: float | None = None  # a track's last time
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.frames is not None:
-            return {"track": self.track, "summary": True, "first": self.time, "last": self.until,
-                    "frames": self.frames}
-        return {"time": self.time, "frame": self.frame, "track": self.track}
-
-
-@dataclass
-class Prediction:
-    """Attributes of one face: P(present) and the thresholded decision for each attribute."""
-
-    source: str
-    probabilities: dict[str, float] = field(default_factory=dict)
-    decisions: dict[str, bool] = field(default_factory=dict)
-    error: str | None = None  # set when the input could not be read (or held no face)
-    face: DetectedFace | None = None  # with detection: where the face was found
-    face_index: int = 0
-    unreliable: list[str] = field(default_factory=list)  # e.g. colour attributes, grey input
-    video: VideoPlace | None = None  # in a video: when, which frame, which track
-
-    @property
-    def ok(self) -> bool:
-        """The input was read (a skipped face is not a failure, but has no attributes)."""
-        return self.error is None
-
-    @property
-    def skipped(self) -> str | None:
-        """Why this face has no attributes (too small), or None."""
-        return self.face.skipped if self.face is not None else None
-
-    @property
-    def present(self) -> list[str]:
-        """The attributes decided present, most probable first."""
-        return sorted((a for a, d in self.decisions.items() if d),
-                      key=lambda a: -self.probabilities[a])
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"file": self.source}
-        if self.video is not None:
-            out.update(self.video.to_dict())
-        if self.face is not None:
-            out["face"] = self.face_index
-            out.update(self.face.to_dict())
-        if self.error is not None:
-            out["error"] = self.error
-        elif not self.skipped:
-            out["probabilities"] = dict(self.probabilities)
-            out["decisions"] = dict(self.decisions)
-            if self.unreliable:
-                out["unreliable"] = list(self.unreliable)
-        return out
+__all__ = ["Prediction", "Recognizer", "Result", "VideoPlace"]
 
 
 def _describe(image: ImageInput, i: int) -> str:
@@ -170,25 +109,25 @@ class Recognizer:
     def predict(self, image: ImageInput) -> Prediction:
         """Attributes of one image (with detection: of its largest face); raises
         :class:`FaceAttrError` if it cannot be read or holds no face."""
-        preds = self.predict_batch([image])
-        if preds[0].error is not None:
-            raise FaceAttrError(preds[0].error)
-        usable = [p for p in preds if not p.skipped]
+        res = self.predict_batch([image])[0]
+        if res.error is not None:
+            raise FaceAttrError(res.error)
+        usable = [p for p in res.faces if not p.skipped]
         if not usable:
-            raise FaceAttrError(f"{preds[0].source}: no face of at least "
-                                f"{self.pipeline.min_face:g} px found ({preds[0].skipped})")
+            raise FaceAttrError(f"{res.source}: no face of at least "
+                                f"{self.pipeline.min_face:g} px found ({res.faces[0].skipped})")
         if len(usable) == 1:
             return usable[0]
         return usable[largest([p.face for p in usable])]
 
     def predict_faces(self, image: ImageInput) -> list[Prediction]:
         """One prediction per face found in ``image`` (needs ``detect=True``), left to right."""
-        preds = self.predict_batch([image])
-        if len(preds) == 1 and preds[0].error is not None:
-            if preds[0].error.endswith("no face found"):
+        res = self.predict_batch([image])[0]
+        if res.error is not None:
+            if res.error.endswith("no face found"):
                 return []
-            raise FaceAttrError(preds[0].error)
-        return preds
+            raise FaceAttrError(res.error)
+        return res.faces
 
     def predict_video(self, path: str | Path, fps: float = 5.0,
                       batch_size: int = 64) -> list[Prediction]:
@@ -201,12 +140,14 @@ class Recognizer:
         return list(predict_video(self, path, fps, batch_size))
 
     def predict_batch(self, images: Sequence[ImageInput], batch_size: int = 64,
-                      workers: int | None = None) -> list[Prediction]:
-        """Attributes of many images. Unreadable ones come back with ``error`` set."""
+                      workers: int | None = None) -> list[Result]:
+        """One :class:`Result` per image, in order: its faces (``.faces``, one
+        :class:`Prediction` each, left to right), or ``.error`` for an image that could not be
+        read or holds no face."""
         return list(self.iter_predict(images, batch_size, workers))
 
     def iter_predict(self, images: Iterable[ImageInput], batch_size: int = 64,
-                     workers: int | None = None) -> Iterator[Prediction]:
+                     workers: int | None = None) -> Iterator[Result]:
         """Like :meth:`predict_batch`, in input order, as results come.
 
         A pipeline: ``workers`` threads (default: one per core) decode, detect and frame up to
@@ -255,34 +196,54 @@ class Recognizer:
         pipeline (:class:`~faceattr.preprocess.faces.FacePipeline`)."""
         return self.pipeline.faces(image, name)
 
-    def predictions(self, name: str, faces: PictureFaces | str, probs: Iterator[np.ndarray],
-                    thresholds: np.ndarray | None = None) -> list[Prediction]:
-        """The predictions of one picture from its faces and the network's probabilities for
-        its usable faces, in order (``faces`` may be the error message of a failed input)."""
-        if isinstance(faces, str):
-            return [Prediction(name, error=faces)]
-        if not faces.faces:
-            return [Prediction(name, error=f"{name}: no face found")]
+    @property
+    def expressions(self) -> list[str]:
+        """The expression classes the model gives ([] for a model without that task)."""
+        return self.engine.expressions
+
+    @property
+    def has_age(self) -> bool:
+        return self.engine.has_age
+
+    def prediction(self, name: str, scores: FaceScores, thresholds: np.ndarray | None = None,
+                   **where: Any) -> Prediction:
+        """One face's :class:`Prediction` from the network's scores for it."""
         cut = self.thresholds if thresholds is None else thresholds
-        out = []
+        p = scores.attributes
+        return Prediction(
+            name, {a: float(v) for a, v in zip(self.attributes, p)},
+            {a: bool(v >= t) for a, v, t in zip(self.attributes, p, cut)},
+            age=scores.age, age_sd=scores.age_sd, age_range=scores.age_range,
+            expressions={} if scores.expressions is None else
+            {e: float(v) for e, v in zip(self.expressions, scores.expressions)}, **where)
+
+    def result(self, name: str, faces: PictureFaces | str, scores: Iterator[FaceScores],
+               thresholds: np.ndarray | None = None) -> Result:
+        """The :class:`Result` of one picture from its faces and the network's scores for its
+        usable faces, in order (``faces`` may be the error message of a failed input)."""
+        if isinstance(faces, str):
+            return Result(name, error=faces)
+        res = Result(name, width=faces.width, height=faces.height)
+        if not faces.faces:
+            res.error = f"{name}: no face found"
+            return res
         for k, face in enumerate(faces.faces):
+            box = None if face.detection is not None else \
+                self.framing.square(faces.width, faces.height)
             if face.pixels is None:
-                out.append(Prediction(name, face=face.detection, face_index=k))
+                res.faces.append(Prediction(name, face=face.detection, face_index=k, box=box))
                 continue
-            p = next(probs)
-            out.append(Prediction(
-                name, {a: float(v) for a, v in zip(self.attributes, p)},
-                {a: bool(v >= t) for a, v, t in zip(self.attributes, p, cut)},
-                face=face.detection, face_index=k,
+            res.faces.append(self.prediction(
+                name, next(scores), thresholds, face=face.detection, face_index=k, box=box,
                 unreliable=self.grey_unreliable if face.grey else []))
-        return out
+        return res
 
     def _emit(self, batch: list[tuple[int, ImageInput, PictureFaces | str]],
-              batch_size: int = 64) -> Iterator[Prediction]:
+              batch_size: int = 64) -> Iterator[Result]:
         """Run the network over the usable faces of ``batch`` (``batch_size`` faces a call);
-        one prediction per face."""
+        one result per input."""
         good = [f.pixels for _, _, got in batch if not isinstance(got, str) for f in got.usable]
-        probs = iter(self.engine.probabilities(np.stack(good), batch_size, mirror=self.mirror)
-                     if good else [])
+        scores = iter(self.engine.scores(np.stack(good), batch_size, mirror=self.mirror)
+                      if good else [])
         for i, image, got in batch:
-            yield from self.predictions(_describe(image, i), got, probs)
+            yield self.result(_describe(image, i), got, scores)

@@ -23,5 +23,7 @@ class Engine(EngineBase):
         self._init_meta()
 
     @torch.inference_mode()
-    def _probs(self, x: np.ndarray) -> np.ndarray:
-        return FaceAttrNet.probabilities(self.model(torch.from_numpy(x))).numpy()
+    def _outputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        out = self.model(torch.from_numpy(x), all_outputs=True)
+        got = {"attributes": FaceAttrNet.probabilities(out.pop("logits")).numpy()}
+        return got | {k: v.softmax(dim=-1).numpy() for k, v in out.items()}

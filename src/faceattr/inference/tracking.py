@@ -18,16 +18,41 @@ class Track:
     last: float
     frames: int = 0
     prob_sum: np.ndarray | None = None
+    age_sum: float = 0.0
+    age_sd_sum: float = 0.0
+    aged: int = 0  # frames with an age
+    expression_count: np.ndarray | None = None  # frames per most probable expression
 
-    def add(self, probs: np.ndarray | None) -> None:
-        if probs is not None:
-            self.prob_sum = probs.astype(np.float64) if self.prob_sum is None \
-                else self.prob_sum + probs
-            self.frames += 1
+    def add(self, probs: np.ndarray | None, age: float | None = None,
+            age_sd: float | None = None, expressions: np.ndarray | None = None) -> None:
+        if probs is None:
+            return
+        self.prob_sum = probs.astype(np.float64) if self.prob_sum is None \
+            else self.prob_sum + probs
+        self.frames += 1
+        if age is not None:
+            self.age_sum += age
+            self.age_sd_sum += age_sd or 0.0
+            self.aged += 1
+        if expressions is not None:
+            if self.expression_count is None:
+                self.expression_count = np.zeros(len(expressions))
+            self.expression_count[int(np.argmax(expressions))] += 1
 
     @property
     def probabilities(self) -> np.ndarray | None:
         return None if self.prob_sum is None else self.prob_sum / self.frames
+
+    @property
+    def age(self) -> tuple[float, float] | None:
+        """Mean age over the track's frames, and the mean of their uncertainties."""
+        return (self.age_sum / self.aged, self.age_sd_sum / self.aged) if self.aged else None
+
+    @property
+    def expression_share(self) -> np.ndarray | None:
+        """The share of the track's frames in which each expression was the most probable."""
+        c = self.expression_count
+        return None if c is None else c / c.sum()
 
 
 @dataclass

@@ -10,17 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from faceattr.inference.batch import by_input
-from faceattr.inference.recognizer import Prediction, VideoPlace
-from faceattr.inference.tracking import Tracker
+from faceattr.inference.tracking import Track, Tracker
 from faceattr.preprocess.video import VideoReader
+from faceattr.results import Prediction, Result, VideoPlace
 
 
 def predict_video(rec, path: str | Path, fps: float = 5.0, batch_size: int = 64,
                   tracker: Tracker | None = None) -> Iterator[Prediction]:
     """One :class:`Prediction` per face per sampled frame (``.video``: time, frame, track),
-    then one per track with its probabilities averaged (``.video.frames`` set). A video that
-    breaks off gives what it could read, then a prediction with ``error`` set."""
+    then one per track with its probabilities and age averaged and the share of its frames per
+    expression (``.video.frames`` set). A video that breaks off gives what it could read, then
+    a prediction with ``error`` set."""
     path = Path(path)
     reader = VideoReader(path, fps)
     tracker = tracker or Tracker()
@@ -32,25 +32,47 @@ def predict_video(rec, path: str | Path, fps: float = 5.0, batch_size: int = 64,
             yield frame.image
 
     name = str(path)
-    for group in by_input(rec.iter_predict(images(), batch_size=batch_size)):
+    for res in rec.iter_predict(images(), batch_size=batch_size):
         frame = frames.popleft()
-        faces = [p for p in group if p.ok and p.face is not None]
+        faces = [p for p in res.faces if p.face is not None]
         ids = tracker.update(frame.time, [p.face.box for p in faces])
         for p, track_id in zip(faces, ids):
-            track = tracker.get(track_id)
             if not p.skipped:
-                track.add(np.array([p.probabilities[a] for a in rec.attributes]))
+                ex = np.array(list(p.expressions.values())) if p.expressions else None
+                tracker.get(track_id).add(np.array([p.probabilities[a] for a in rec.attributes]),
+                                          p.age, p.age_sd, ex)
             p.source = name
             p.video = VideoPlace(frame.time, frame.index, track_id)
             yield p
-    cut = dict(zip(rec.attributes, map(float, rec.thresholds)))
     for track in tracker.tracks:
-        probs = track.probabilities
-        if probs is None:  # only ever too small: nothing to average
-            continue
-        yield Prediction(name, {a: float(v) for a, v in zip(rec.attributes, probs)},
-                         {a: bool(v >= cut[a]) for a, v in zip(rec.attributes, probs)},
-                         video=VideoPlace(track.first, None, track.id, track.frames,
-                                          track.last))
+        if track.probabilities is not None:  # (a track only ever too small has nothing)
+            yield track_summary(rec, name, track)
     if reader.error:
         yield Prediction(name, error=reader.error)
+
+
+def track_summary(rec, name: str, track: Track) -> Prediction:
+    """A track's record: its frames' mean probabilities (decided by the model's thresholds),
+    mean age and the share of frames per expression."""
+    from faceattr.inference.scores import FaceScores
+
+    age = track.age
+    sd = None if age is None else age[1]
+    scores = FaceScores(track.probabilities, None if age is None else age[0], sd,
+                        track.expression_share)
+    return rec.prediction(name, scores, video=VideoPlace(track.first, None, track.id,
+                                                         track.frames, track.last))
+
+
+def video_result(rec, path: Path, fps: float, batch_size: int) -> Result:
+    """The whole of one video as one :class:`Result` (its faces and tracks; its error)."""
+    from faceattr.errors import FaceAttrError
+
+    try:
+        preds = list(predict_video(rec, path, fps, batch_size))
+    except FaceAttrError as e:
+        return Result(str(path), error=str(e))
+    errors = [p.error for p in preds if p.error is not None]
+    faces = [p for p in preds if p.error is None]
+    return Result(str(path), faces, errors[0] if errors else
+                  (None if faces else f"{path}: no face found"))

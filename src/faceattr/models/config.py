@@ -29,25 +29,49 @@ class ModelConfig:
     lstm_hidden: int = 64  # per direction
     dropout: float = 0.2
     order: str | list[str] = "grouped"
+    # Age and expression: two more task steps in the sequence the BiLSTM reads. ``age_bins``:
+    # the age head gives P(age = 0, 1, ..., age_bins - 1 years) (0: no age task);
+    # ``expressions``: the classes of the expression head ([]: no expression task).
+    age_bins: int = 0
+    expressions: list[str] = field(default_factory=list)
+    extra_hidden: int = 128  # hidden width of the age and expression heads
 
     @property
     def num_tasks(self) -> int:
         return len(self.attributes)
 
+    @property
+    def extra_tasks(self) -> list[str]:
+        """The task steps after the attributes: ``"age"``, ``"expression"`` (those present)."""
+        return (["age"] if self.age_bins else []) + (["expression"] if self.expressions else [])
+
+    @property
+    def task_names(self) -> list[str]:
+        """Every step of the sequence: the attributes, then the extra tasks."""
+        return list(self.attributes) + self.extra_tasks
+
     def sequence_order(self) -> list[int]:
-        """Indices into ``attributes`` in the order the LSTM scans them."""
+        """Indices into :attr:`task_names` in the order the LSTM scans them. In the grouped
+        order age follows ``Young`` and expression follows ``Smiling``."""
+        tasks = self.task_names
         if self.order == "file":
-            names = list(self.attributes)
+            names = list(tasks)
         elif self.order == "grouped":
             if set(self.attributes) != set(GROUPED_ORDER):
-                names = list(self.attributes)  # grouped order is defined for CelebA only
+                names = list(tasks)  # grouped order is defined for CelebA only
             else:
-                names = list(GROUPED_ORDER)
+                names = []
+                for a in GROUPED_ORDER:
+                    names.append(a)
+                    if a == "Young" and self.age_bins:
+                        names.append("age")
+                    if a == "Smiling" and self.expressions:
+                        names.append("expression")
         else:
             names = list(self.order)
-            if sorted(names) != sorted(self.attributes):
-                raise FaceAttrError("model order must list every attribute exactly once")
-        pos = {a: i for i, a in enumerate(self.attributes)}
+            if sorted(names) != sorted(tasks):
+                raise FaceAttrError("model order must list every task exactly once")
+        pos = {a: i for i, a in enumerate(tasks)}
         return [pos[n] for n in names]
 
     def to_dict(self) -> dict:
@@ -65,6 +89,10 @@ class ModelConfig:
                               ("head", ("bilstm", "fc"))]:
             if getattr(cfg, name) not in allowed:
                 raise FaceAttrError(f"model.{name} must be one of {allowed}")
+        if cfg.age_bins < 0 or cfg.age_bins == 1:
+            raise FaceAttrError("model.age_bins must be 0 (no age task) or at least 2")
+        if len(set(cfg.expressions)) != len(cfg.expressions) or len(cfg.expressions) == 1:
+            raise FaceAttrError("model.expressions must name two or more distinct classes")
         if len(cfg.widths) != len(cfg.depths):
             raise FaceAttrError("model.widths and model.depths must have the same length")
         cfg.sequence_order()  # validates order

@@ -45,18 +45,37 @@ class EnsembleConfig:
 
 class Ensemble(nn.Module):
     """P(present) averaged over the members (and their mirror images); the output has a single
-    model's shape, (B, T, 2) logits whose softmax is that average."""
+    model's shape, (B, T, 2) logits whose softmax is that average. Age and expression come from
+    the one member that was trained with them (the first such member), as log-probabilities
+    averaged over its mirror image too."""
 
     def __init__(self, config: EnsembleConfig) -> None:
         super().__init__()
         self.config = config
         self.members = nn.ModuleList(FaceAttrNet(c) for c in config.members)
+        self.extras_from = next((i for i, c in enumerate(config.members) if c.extra_tasks), None)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, all_outputs: bool = False):
+        out = self.outputs(x)
+        return out if all_outputs else out["logits"]
+
+    def outputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         probs = []
-        for m in self.members:
-            probs.append(m(x).softmax(dim=-1)[..., 1])
-            if self.config.mirror:
-                probs.append(m(torch.flip(x, dims=[3])).softmax(dim=-1)[..., 1])
+        extras: dict[str, list[torch.Tensor]] = {}
+        views = [x, torch.flip(x, dims=[3])] if self.config.mirror else [x]
+        for i, m in enumerate(self.members):
+            for v in views:
+                if i == self.extras_from:
+                    got = m(v, all_outputs=True)
+                    for k, t in got.items():
+                        if k != "logits":
+                            extras.setdefault(k, []).append(t.softmax(dim=-1))
+                    logits = got["logits"]
+                else:
+                    logits = m(v)
+                probs.append(logits.softmax(dim=-1)[..., 1])
         p = torch.stack(probs).mean(dim=0).clamp(1e-6, 1 - 1e-6)
-        return torch.stack([torch.log1p(-p), torch.log(p)], dim=-1)
+        out = {"logits": torch.stack([torch.log1p(-p), torch.log(p)], dim=-1)}
+        for k, ps in extras.items():
+            out[k] = torch.log(torch.stack(ps).mean(dim=0).clamp_min(1e-12))
+        return out

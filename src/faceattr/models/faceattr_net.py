@@ -7,34 +7,64 @@ from torch import nn
 
 from faceattr.models.backbone import Backbone
 from faceattr.models.config import ModelConfig
-from faceattr.models.heads import BiLSTMHead, FCHead
+from faceattr.models.heads import BiLSTMHead, ExtraHead, FCHead
 from faceattr.models.sequence import build_sequence
 
 
 class FaceAttrNet(nn.Module):
-    """images (B, 3, S, S) -> logits (B, T, 2), T attributes in ``config.attributes`` order."""
+    """images (B, 3, S, S) -> logits (B, T, 2), T attributes in ``config.attributes`` order.
+
+    With age and expression tasks (``config.age_bins``, ``config.expressions``) the sequence
+    gains their steps and :meth:`outputs` also gives their logits.
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         self.backbone = Backbone(config.widths, config.depths, config.act, config.norm)
         c = self.backbone.out_channels
-        t = config.num_tasks
+        t = len(config.task_names)
         if config.head == "bilstm":
             self.sequence = build_sequence(config.sequence, c, t, config.task_dim)
             self.head: nn.Module = BiLSTMHead(config.task_dim, config.lstm_hidden, config.dropout)
+            features = 2 * config.lstm_hidden + c
         else:
-            self.head = FCHead(c, t, config.dropout)
+            self.head = FCHead(c, config.num_tasks, config.dropout)
+            features = c
+        self.extras = nn.ModuleDict()
+        if config.age_bins:
+            self.extras["age"] = ExtraHead(features, config.extra_hidden, config.age_bins,
+                                           config.dropout)
+        if config.expressions:
+            self.extras["expression"] = ExtraHead(features, config.extra_hidden,
+                                                  len(config.expressions), config.dropout)
         order = torch.tensor(config.sequence_order())
         self.register_buffer("order", order, persistent=False)
         self.register_buffer("inverse", torch.argsort(order), persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, all_outputs: bool = False):
+        """The attribute logits, or (``all_outputs``) the dict of :meth:`outputs` (the form
+        that goes through DistributedDataParallel)."""
+        out = self.outputs(x)
+        return out if all_outputs else out["logits"]
+
+    def outputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``logits`` (B, A, 2) of the attributes, and ``age`` (B, age_bins) and
+        ``expression`` (B, E) logits when the model has those tasks."""
         fmap = self.backbone(x)
+        a = self.config.num_tasks
         if self.config.head == "fc":
-            return self.head(fmap)
-        steps = self.sequence(fmap)[:, self.order]  # tasks in scanning order
-        return self.head(steps)[:, self.inverse]  # back to attribute order
+            out = {"logits": self.head(fmap)}
+            pooled = fmap.mean(dim=(2, 3))
+            for name, head in self.extras.items():
+                out[name] = head(pooled)
+            return out
+        steps, pooled = self.sequence(fmap)
+        scanned = self.head.scan(steps[:, self.order])[:, self.inverse]  # back to task order
+        out = {"logits": self.head.fc(self.head.drop(scanned[:, :a]))}
+        for i, (name, head) in enumerate(self.extras.items()):
+            out[name] = head(torch.cat([scanned[:, a + i], pooled[:, a + i]], dim=-1))
+        return out
 
     @staticmethod
     def probabilities(logits: torch.Tensor) -> torch.Tensor:

@@ -17,8 +17,12 @@ class BiLSTMHead(nn.Module):
         self.fc = nn.Linear(2 * hidden, 2)
 
     def forward(self, steps: torch.Tensor) -> torch.Tensor:
-        out, _ = self.lstm(steps)  # (B, T, 2 * hidden): [forward_t ; backward_t]
-        return self.fc(self.drop(out))  # (B, T, 2)
+        """(B, T, 2) logits of every step."""
+        return self.fc(self.drop(self.scan(steps)))
+
+    def scan(self, steps: torch.Tensor) -> torch.Tensor:
+        """(B, T, 2 * hidden): [forward_t ; backward_t] for every step."""
+        return self.lstm(steps)[0]
 
 
 class FCHead(nn.Module):
@@ -32,3 +36,17 @@ class FCHead(nn.Module):
 
     def forward(self, fmap: torch.Tensor) -> torch.Tensor:
         return self.fc(self.drop(fmap.mean(dim=(2, 3)))).view(-1, self.tasks, 2)
+
+
+class ExtraHead(nn.Module):
+    """A non-binary task read from its own step: the BiLSTM output there (what the scan learned
+    from the related attributes) joined with the step's pooled CNN features, through one hidden
+    layer, to ``classes`` logits (age bins or expressions)."""
+
+    def __init__(self, features: int, hidden: int, classes: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(features, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, classes))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)

@@ -14,9 +14,11 @@ class LinearTasks(nn.Module):
         self.tasks, self.dim = tasks, dim
         self.proj = nn.Linear(channels, tasks * dim)
 
-    def forward(self, fmap: torch.Tensor) -> torch.Tensor:
+    def forward(self, fmap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(steps (B, T, d), pooled features (B, T, C): the same global pool for every task)."""
         pooled = fmap.mean(dim=(2, 3))
-        return self.proj(pooled).view(-1, self.tasks, self.dim)
+        steps = self.proj(pooled).view(-1, self.tasks, self.dim)
+        return steps, pooled[:, None].expand(-1, self.tasks, -1)
 
 
 class AttentionTasks(nn.Module):
@@ -29,10 +31,11 @@ class AttentionTasks(nn.Module):
         self.proj = nn.Linear(channels, dim)
         self.task_embed = nn.Parameter(torch.zeros(tasks, dim))
 
-    def forward(self, fmap: torch.Tensor) -> torch.Tensor:
+    def forward(self, fmap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(steps (B, T, d), each task's attention-pooled features (B, T, C))."""
         w = self.attn(fmap).flatten(2).softmax(dim=-1)  # (B, T, HW)
         pooled = torch.bmm(w, fmap.flatten(2).transpose(1, 2))  # (B, T, C)
-        return self.proj(pooled) + self.task_embed
+        return self.proj(pooled) + self.task_embed, pooled
 
 
 def build_sequence(kind: str, channels: int, tasks: int, dim: int) -> nn.Module:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from faceattr import registry
-from faceattr.outputs.base import OutputFormat, columns, row_of, safe_name
+from faceattr.outputs.base import OutputFormat, columns, safe_name
 
 __all__ = ["OutputFormat", "columns", "format_class", "format_names", "implied_format",
-           "row_of", "safe_name"]
+           "safe_name"]
 
 _NOT_FORMATS = {"base", "resumable"}
 

@@ -2,44 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
-BOX = ("box_left", "box_top", "box_right", "box_bottom")
-# videos: a face in a frame has time, frame and track; a track's summary row has track, time
-# (its first), until (its last) and frames (how many were averaged)
-VIDEO = ("time", "frame", "track", "until", "frames")
+from faceattr.results import AGE, BOX, VIDEO, Prediction, columns, safe_name
 
-
-def columns(attributes: list[str]) -> list[str]:
-    """The flat columns of a result row."""
-    return ["file", "face", *BOX, "score", "error", "skipped", "unreliable", *VIDEO,
-            *(f"{a}_prob" for a in attributes), *attributes]
-
-
-def safe_name(name: str) -> str:
-    """A file name as written in results: valid UTF-8 (undecodable bytes as ``\\udcXX``)."""
-    return name.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def row_of(p, attributes: list[str]) -> dict[str, Any]:
-    """The flat record of one face (or of an input that failed). A skipped face (smaller than
-    the minimum) has its box and the reason, and no attributes."""
-    box = [round(float(v), 1) for v in p.face.box] if p.face is not None else [None] * 4
-    row: dict[str, Any] = {"file": safe_name(p.source), "face": p.face_index if p.ok else None,
-                           **dict(zip(BOX, box)),
-                           "score": round(p.face.score, 4) if p.face is not None else None,
-                           "error": p.error, "skipped": p.skipped,
-                           "unreliable": ";".join(p.unreliable) or None}
-    v = getattr(p, "video", None)
-    row.update({k: getattr(v, k) if v is not None else None for k in VIDEO})
-    has = p.ok and not p.skipped
-    for a in attributes:
-        row[f"{a}_prob"] = round(p.probabilities[a], 5) if has else None
-    for a in attributes:
-        row[a] = int(p.decisions[a]) if has else None
-    return row
+__all__ = ["AGE", "BOX", "VIDEO", "LineFormat", "OutputFormat", "columns", "safe_name"]
 
 
 class OutputFormat:
@@ -53,9 +22,14 @@ class OutputFormat:
     resumable: ClassVar[bool] = True
     folder: ClassVar[bool] = False  # the output is a folder (Parquet parts), not a file
 
-    def __init__(self, attributes: list[str], thresholds: dict[str, float] | None = None) -> None:
+    def __init__(self, attributes: list[str], thresholds: dict[str, float] | None = None,
+                 expressions: Sequence[str] = (), age: bool = False) -> None:
+        """``expressions``/``age``: the model's expression classes and whether it gives an age
+        (they add the age and expression fields and columns)."""
         self.attributes = attributes
         self.thresholds = thresholds or {}
+        self.expressions, self.age = list(expressions), age
+        self.columns = columns(attributes, self.expressions, age)
         self.first = True
 
     # ---- streaming ----------------------------------------------------------------------------
@@ -67,9 +41,13 @@ class OutputFormat:
         """After the last input (a table is written here, whole)."""
 
     # ---- resumable files ----------------------------------------------------------------------
-    def record(self, p) -> dict[str, Any]:
+    def record(self, p: Prediction) -> dict[str, Any]:
         """What one face becomes in a resumable output (default: the flat row)."""
-        return row_of(p, self.attributes)
+        return self.row(p)
+
+    def row(self, p: Prediction) -> dict[str, Any]:
+        """One face's flat row (:func:`~faceattr.results.columns` for this model)."""
+        return p.row(self.attributes, self.expressions, self.age)
 
     def start(self, path: Path) -> None:
         """Create an empty output."""

@@ -1,5 +1,6 @@
-"""``--format csv``: one flat row per face (file, face, box, error, skipped, unreliable, every
-probability and decision)."""
+"""``--format csv``: one flat row per face, the face record flattened
+(:func:`faceattr.results.flatten`: box, score, error, skipped, unreliable, video place, age,
+expressions, every probability and decision)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from faceattr.errors import FaceAttrError
-from faceattr.outputs.base import LineFormat, columns, row_of
+from faceattr.outputs.base import LineFormat
 
 
 class Csv(LineFormat):
     name = "csv"
     suffixes = (".csv",)
     header_lines = 1
-
-    def __init__(self, attributes, thresholds=None) -> None:
-        super().__init__(attributes, thresholds)
-        self.columns = columns(attributes)
 
     def _text(self, rows: list[dict[str, Any]], header: bool = False) -> str:
         buf = io.StringIO(newline="")
@@ -31,7 +28,7 @@ class Csv(LineFormat):
         return buf.getvalue()
 
     def write(self, preds: list, out: TextIO) -> None:
-        out.write(self._text([row_of(p, self.attributes) for p in preds], header=self.first))
+        out.write(self._text([self.row(p) for p in preds], header=self.first))
         self.first = False
 
     def start(self, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``--format jsonl``: one JSON record per face (the nested record of ``Prediction.to_dict``)."""
+"""``--format jsonl``: one JSON record per face (:meth:`faceattr.results.Prediction.record`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from faceattr.outputs.base import LineFormat, safe_name
+from faceattr.outputs.base import LineFormat
+from faceattr.results import flatten
 
 
 class Jsonl(LineFormat):
@@ -16,10 +17,10 @@ class Jsonl(LineFormat):
 
     def write(self, preds: list, out: TextIO) -> None:
         for p in preds:
-            out.write(json.dumps(p.to_dict()) + "\n")
+            out.write(json.dumps(p.record()) + "\n")
 
     def record(self, p) -> dict[str, Any]:
-        return {**p.to_dict(), "file": safe_name(p.source)}
+        return p.record()
 
     def start(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,5 +46,4 @@ class Jsonl(LineFormat):
         with path.open(encoding="utf-8") as f:
             for line in f:
                 if line.strip():
-                    r = json.loads(line)
-                    yield {**r, **{a: int(v) for a, v in r.get("decisions", {}).items()}}
+                    yield flatten(json.loads(line), self.attributes, self.expressions, self.age)

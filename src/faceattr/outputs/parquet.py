@@ -5,12 +5,12 @@ half-written is ever read."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from faceattr.errors import FaceAttrError
-from faceattr.outputs.base import BOX, VIDEO, OutputFormat
+from faceattr.outputs.base import AGE, BOX, OutputFormat, columns
 
 
 def pyarrow_parquet():
@@ -22,18 +22,20 @@ def pyarrow_parquet():
     return pq
 
 
-def parquet_schema(attributes: list[str]):
-    """The Arrow schema of result rows (:func:`~faceattr.outputs.base.row_of`)."""
+def parquet_schema(attributes: Sequence[str], expressions: Sequence[str] = (),
+                   age: bool = False):
+    """The Arrow schema of result rows (:func:`faceattr.results.columns`, same order)."""
     import pyarrow as pa
 
-    return pa.schema([("file", pa.string()), ("face", pa.int32()),
-                      *((b, pa.float32()) for b in BOX), ("score", pa.float32()),
-                      ("error", pa.string()),
-                      ("skipped", pa.string()), ("unreliable", pa.string()),
-                      *((k, pa.float32() if k in ("time", "until") else pa.int32())
-                        for k in VIDEO),
-                      *((f"{a}_prob", pa.float32()) for a in attributes),
-                      *((a, pa.int8()) for a in attributes)])
+    kinds = {"schema": pa.int32(), "file": pa.string(), "face": pa.int32(),
+             **dict.fromkeys(BOX, pa.float32()), "score": pa.float32(), "error": pa.string(),
+             "skipped": pa.string(), "unreliable": pa.string(), "time": pa.float32(),
+             "frame": pa.int32(), "track": pa.int32(), "summary": pa.bool_(),
+             "until": pa.float32(), "frames": pa.int32(), **dict.fromkeys(AGE, pa.float32()),
+             "expression": pa.string()}
+    cols = columns(attributes, expressions, age)
+    return pa.schema([(c, kinds.get(c, pa.int8() if c in attributes else pa.float32()))
+                      for c in cols])
 
 
 class Parquet(OutputFormat):
@@ -41,8 +43,8 @@ class Parquet(OutputFormat):
     suffixes = (".parquet",)
     folder = True
 
-    def __init__(self, attributes, thresholds=None) -> None:
-        super().__init__(attributes, thresholds)
+    def __init__(self, attributes, thresholds=None, expressions=(), age=False) -> None:
+        super().__init__(attributes, thresholds, expressions, age)
         pyarrow_parquet()  # missing pyarrow: said before any work
         self.parts = 0
 
@@ -74,7 +76,8 @@ class Parquet(OutputFormat):
         import pyarrow as pa
 
         pq = pyarrow_parquet()
-        table = pa.Table.from_pylist(records, schema=parquet_schema(self.attributes))
+        schema = parquet_schema(self.attributes, self.expressions, self.age)
+        table = pa.Table.from_pylist(records, schema=schema)
         final = path / f"part-{self.parts:05d}.parquet"
         tmp = final.with_suffix(".tmp")
         pq.write_table(table, tmp)

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +57,13 @@ class ResultsFile:
     """Append-only, resumable results in format ``fmt``; use as a context manager."""
 
     def __init__(self, path: Path, fmt: str, attributes: list[str], settings: dict[str, Any],
-                 overwrite: bool = False) -> None:
+                 overwrite: bool = False, expressions: Sequence[str] = (),
+                 age: bool = False) -> None:
         cls = format_class(fmt)
         if not cls.resumable:
             raise FaceAttrError(f"--format {fmt}: a resumable --output is one of jsonl, csv, "
                                 "parquet")
-        self.format = cls(attributes)
+        self.format = cls(attributes, None, expressions, age)
         self.final = Path(path)
         self.path = self.final.with_name(self.final.name + ".new") if overwrite else self.final
         self.settings = {"format": fmt, **settings}

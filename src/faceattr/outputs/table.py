@@ -26,8 +26,8 @@ class Table(OutputFormat):
     suffixes = (".txt",)
     resumable = False
 
-    def __init__(self, attributes, thresholds=None) -> None:
-        super().__init__(attributes, thresholds)
+    def __init__(self, attributes, thresholds=None, expressions=(), age=False) -> None:
+        super().__init__(attributes, thresholds, expressions, age)
         self.preds: list = []
 
     def write(self, preds: list, out: TextIO) -> None:
@@ -42,6 +42,7 @@ class Table(OutputFormat):
             if p.unreliable:
                 out.write(f"note: a black-and-white face; unreliable: "
                           f"{', '.join(p.unreliable)}\n")
+            out.writelines(line + "\n" for line in age_and_expression(p))
             out.write(f"{'attribute':22s} {'prob':>6s} {'thresh':>6s}  present\n")
             for a in sorted(p.probabilities, key=lambda a: -p.probabilities[a]):
                 mark = "yes" if p.decisions[a] else ""
@@ -51,4 +52,27 @@ class Table(OutputFormat):
             return
         for p in ok:
             what = f"skipped ({p.skipped})" if p.skipped else ", ".join(p.present) or "(none)"
-            out.write(f"{_where(p)}: {what}\n")
+            head = "" if p.skipped else short(p)
+            out.write(f"{_where(p)}: {head}{what}\n")
+
+
+def age_and_expression(p) -> list[str]:
+    """The table's lines above the attributes: age with its range, expression with its
+    probability and the runners-up (models with those tasks)."""
+    lines = []
+    if p.age is not None:
+        lo, hi = p.age_range if p.age_range is not None else (p.age, p.age)
+        lines.append(f"{'age':22s} {p.age:6.1f}  years (80% range {lo:.0f}-{hi:.0f})")
+    if p.expressions:
+        ranked = sorted(p.expressions, key=lambda e: -p.expressions[e])
+        others = ", ".join(f"{e} {p.expressions[e]:.2f}" for e in ranked[1:3])
+        lines.append(f"{'expression':22s} {p.expressions[ranked[0]]:6.3f}  {ranked[0]} "
+                     f"(then {others})")
+    return lines
+
+
+def short(p) -> str:
+    """``31 y, happiness; `` for a face of a model with age and expression, else ``""``."""
+    parts = ([f"{p.age:.0f} y"] if p.age is not None else []) + \
+        ([p.expression] if p.expression else [])
+    return ", ".join(parts) + "; " if parts else ""

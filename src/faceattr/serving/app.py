@@ -26,6 +26,7 @@ from faceattr.errors import FaceAttrError, ImageTooLarge, UnreadableImage
 from faceattr.inference.recognizer import Recognizer
 from faceattr.preprocess.detectors import DEFAULT_DETECTOR
 from faceattr.preprocess.faces import MIN_FACE, PictureFaces
+from faceattr.results import SCHEMA_VERSION
 from faceattr.serving.batching import MicroBatcher
 from faceattr.serving.groups import attribute_groups
 
@@ -34,16 +35,30 @@ MAX_FILES = 16
 
 
 class Face(BaseModel):
-    box: list[float] = Field(description="[left, top, right, bottom] of the face, px")
+    """One face: :meth:`faceattr.results.Prediction.record`, the record JSON lines hold too."""
+
+    schema_: int = Field(SCHEMA_VERSION, alias="schema", description="record schema version")
+    file: str
+    face: int = Field(description="the face's index in its picture, from 0, left to right")
+    box: list[float] | None = Field(description="[left, top, right, bottom] of the face, px")
     landmarks: list[list[float]] | None = Field(
         None, description="5 landmarks (x, y), when the face was detected")
     score: float | None = Field(None, description="the detector's score, when detected")
     skipped: str | None = Field(
         None, description="why this face has no attributes (smaller than the minimum size)")
-    probabilities: dict[str, float] = {}
-    decisions: dict[str, bool] = {}
-    unreliable: list[str] = Field(
-        [], description="attributes not to trust here (colour ones, on a black-and-white face)")
+    age: float | None = Field(None, description="age in years (models with an age task)")
+    age_sd: float | None = Field(None, description="uncertainty of the age, years")
+    age_range: list[float] | None = Field(
+        None, description="[low, high] years: holds the true age about 80% of the time")
+    expression: str | None = Field(None, description="the most probable expression")
+    expressions: dict[str, float] | None = Field(
+        None, description="P(expression) for each of the model's expressions")
+    probabilities: dict[str, float] | None = None
+    decisions: dict[str, bool] | None = None
+    unreliable: list[str] | None = Field(
+        None, description="attributes not to trust here (colour ones, on a black-and-white face)")
+
+    model_config = {"populate_by_name": True}
 
 
 class ImageResult(BaseModel):
@@ -56,9 +71,12 @@ class ImageResult(BaseModel):
 
 
 class PredictResponse(BaseModel):
+    schema_: int = Field(SCHEMA_VERSION, alias="schema", description="answer schema version")
     model: str
     threshold: str
     results: list[ImageResult]
+
+    model_config = {"populate_by_name": True}
 
 
 class AttributesResponse(BaseModel):
@@ -138,10 +156,10 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
                 found.append(e)
         squares = [f.pixels for got in found if not isinstance(got, FaceAttrError)
                    for f in got.usable]
-        probs = batcher(np.stack(squares)) if squares else np.zeros((0, 0))
-        return found, probs
+        return found, batcher(np.stack(squares)) if squares else []
 
-    @app.post("/v1/predict", response_model=PredictResponse)
+    @app.post("/v1/predict", response_model=PredictResponse, response_model_by_alias=True,
+              response_model_exclude_unset=True)  # a face is exactly its record
     async def predict(
         files: Annotated[list[UploadFile], File(description="images (repeat 'files')")],
         threshold: Annotated[str, Query(max_length=16, description=(
@@ -170,28 +188,20 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
         failed = [e for e in found if isinstance(e, FaceAttrError)]
         if len(failed) == len(found):  # nothing usable: the first file's own status
             raise HTTPException(http_status(failed[0]), str(failed[0]))
-        probs_left = iter(probs)
+        scores = iter(probs)
         results = []
         for (name, _), got in zip(uploads, found):
             if isinstance(got, FaceAttrError):
-                results.append(ImageResult(file=name, status=http_status(got), error=str(got)))
+                results.append(ImageResult(file=name, status=http_status(got), width=None,
+                                           height=None, faces=[], error=str(got)))
                 continue
-            res = ImageResult(file=name, width=got.width, height=got.height)
-            # the recognizer's own assembly of predictions, as predict and the API use it
-            for p in rec.predictions(name, got, probs_left, cut):
-                if p.error is not None:
-                    res.error = p.error
-                    continue
-                det = p.face
-                box = det.box if det is not None else rec.framing.square(got.width, got.height)
-                res.faces.append(Face(
-                    box=[round(float(v), 1) for v in box],
-                    landmarks=None if det is None else np.round(det.landmarks, 1).tolist(),
-                    score=None if det is None else round(det.score, 3), skipped=p.skipped,
-                    probabilities=p.probabilities, decisions=p.decisions,
-                    unreliable=p.unreliable))
-            results.append(res)
-        return PredictResponse(model=model_name, threshold=threshold, results=results)
+            # the recognizer's own assembly of a picture's result, as predict and the API use it
+            res = rec.result(name, got, scores, cut)
+            results.append(ImageResult(file=name, status=200, width=res.width,
+                                       height=res.height, error=res.error,
+                                       faces=[Face(**p.record()) for p in res.faces]))
+        return PredictResponse(schema=SCHEMA_VERSION, model=model_name, threshold=threshold,
+                               results=results)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -15,10 +15,11 @@ from concurrent.futures import Future
 import numpy as np
 
 from faceattr.inference.base import EngineBase
+from faceattr.inference.scores import Scores
 
 
 class MicroBatcher:
-    """``batcher(squares) -> probabilities``, thread-safe; batches across concurrent callers."""
+    """``batcher(squares) -> Scores``, thread-safe; batches across concurrent callers."""
 
     def __init__(self, engine: EngineBase, max_faces: int = 64, wait_ms: float = 4.0) -> None:
         self.engine, self.max_faces, self.wait = engine, max_faces, wait_ms / 1000
@@ -26,9 +27,9 @@ class MicroBatcher:
         self.calls = 0  # network calls made (for tests and curiosity)
         threading.Thread(target=self._run, name="batcher", daemon=True).start()
 
-    def __call__(self, squares: np.ndarray) -> np.ndarray:
+    def __call__(self, squares: np.ndarray) -> Scores:
         if len(squares) == 0:
-            return np.zeros((0, len(self.engine.attributes)), np.float32)
+            return Scores(np.zeros((0, len(self.engine.attributes)), np.float32))
         done: Future = Future()
         self._queue.put((squares, done))
         return done.result()
@@ -46,7 +47,7 @@ class MicroBatcher:
                 items.append(item)
                 n += len(item[0])
             try:
-                probs = self.engine.probabilities(np.concatenate([sq for sq, _ in items]))
+                probs = self.engine.scores(np.concatenate([sq for sq, _ in items]))
             except Exception as e:  # handed to every waiting request
                 for _, done in items:
                     done.set_exception(e)

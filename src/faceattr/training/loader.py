@@ -16,12 +16,19 @@ from faceattr.errors import FaceAttrError
 from faceattr.training.augment import AugmentConfig, augment
 from faceattr.training.tensor import normalise, to_unit
 
+MISSING = 255  # an attribute label a row does not have (a face of an age or expression set)
+
 
 class CacheBatches:
     """Iterate over ``(images float (B,3,S,S), labels long (B,A))`` batches of some cache rows.
 
     Pixels travel to ``device`` as uint8 and are augmented there (on the GPU when training on one).
     ``rank``/``world`` give each distributed process a disjoint share of every epoch.
+
+    Caches of different tasks mix: CelebA caches (attributes), age caches and expression caches.
+    Then each batch's targets are a dict: ``attributes`` (B, A) long with -1 where a row has no
+    attribute labels, ``age`` (B,) years with NaN where it has none, ``expression`` (B, E) vote
+    shares, all zero where it has none.
     """
 
     def __init__(self, caches: Sequence[Cache], indices: np.ndarray | None = None,
@@ -35,16 +42,28 @@ class CacheBatches:
         ``(1 - soft_weight) * label + soft_weight * teacher``."""
         if not caches:
             raise FaceAttrError("no cache given")
-        attrs = caches[0].attributes
+        labelled = [c for c in caches if c.attributes]
+        attrs = labelled[0].attributes if labelled else ()
         sizes = {c.size for c in caches}
-        for c in caches:
+        for c in labelled:
             if c.attributes != attrs:
-                raise FaceAttrError(f"{c.path}: attributes differ from {caches[0].path}")
+                raise FaceAttrError(f"{c.path}: attributes differ from {labelled[0].path}")
         if len(sizes) != 1:
             raise FaceAttrError(f"caches have different image sizes: {sorted(sizes)}")
         arrays = [np.asarray(c.images) for c in caches]  # into memory: one copy, fast indexing
         self.images = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
-        self.labels = np.concatenate([c.labels for c in caches])
+        self.labels = np.concatenate([c.labels if c.attributes else
+                                      np.full((len(c), len(attrs)), MISSING, np.uint8)
+                                      for c in caches])
+        self.mixed = len(labelled) < len(caches) or any("age" in c.targets or "expression" in
+                                                        c.targets for c in caches)
+        self.age = np.concatenate([c.targets.get("age", np.full(len(c), np.nan, np.float32))
+                                   for c in caches]).astype(np.float32)
+        e = max((c.targets["expression"].shape[1] for c in caches if "expression" in c.targets),
+                default=0)
+        votes = [c.targets.get("expression", np.zeros((len(c), e), np.float32)) for c in caches]
+        votes = np.concatenate(votes).astype(np.float32)
+        self.expression = votes / np.maximum(votes.sum(1, keepdims=True), 1e-9)
         self.soft = None
         if soft:
             parts = []
@@ -95,7 +114,13 @@ class CacheBatches:
             if self.augment_cfg is not None:
                 x = augment(x, self.augment_cfg, gen)
             x = normalise(x, self.mean, self.std)
-            if self.soft is not None:
+            if self.mixed:
+                lab = self.labels[sel].astype(np.int64)
+                lab[lab == MISSING] = -1
+                yield x, {k: torch.from_numpy(v).to(self.device) for k, v in
+                          [("attributes", lab), ("age", self.age[sel]),
+                           ("expression", self.expression[sel])]}
+            elif self.soft is not None:
                 w = self.soft_weight
                 y = (1 - w) * self.labels[sel] + w * self.soft[sel].astype(np.float32)
                 yield x, torch.from_numpy(y.astype(np.float32)).to(self.device)

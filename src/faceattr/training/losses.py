@@ -104,3 +104,112 @@ def build_loss(kind: str, tasks: int, ema: float = 0.0) -> nn.Module:
     from faceattr.errors import FaceAttrError
 
     raise FaceAttrError(f"unknown loss {kind!r}; use mean, patent or uncertainty")
+
+
+# ---- mixed training: 40 binary tasks, an age distribution and an expression distribution -------
+#
+# Each image contributes the losses of the tasks it has labels for: a_j is the mean over the rows
+# of the batch labelled for task j (a CelebA face has no age, a UTKFace face no attributes).
+#   attributes  a_j = cross-entropy (as above) over the CelebA rows
+#   age         a   = KL(q || p) + age_l1 * |E_p[age] - age| (years), q a Gaussian over the age
+#                     bins centred on the label (label distribution learning, DLDL-v2)
+#   expression  a   = KL(q || p), q the share of the votes per emotion (FER+'s distribution)
+# The tasks' losses differ in scale (a binary cross-entropy near 0.2, a 101-bin KL near 1), so the
+# dynamic weights are computed on each task's loss relative to its own start, r_j = a_j / ref_j
+# (ref_j: the mean of a_j over the first REF_STEPS steps): a task that has improved least since
+# the start weighs most. L = sum_j lambda_j w_j a_j / sum_j lambda_j over the tasks present,
+# lambda_j = 1 for an attribute and loss.extra_weight for age and for expression.
+
+REF_STEPS = 100
+
+
+def age_targets(age: torch.Tensor, bins: int, sigma: float) -> torch.Tensor:
+    """Gaussian label distributions (B, bins) centred on each age (clipped to the bins)."""
+    grid = torch.arange(bins, device=age.device, dtype=torch.float32)
+    q = torch.exp(-0.5 * ((grid[None] - age.clamp(0, bins - 1)[:, None]) / sigma) ** 2)
+    return q / q.sum(dim=1, keepdim=True)
+
+
+def kl_loss(logits: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Mean over rows of KL(q || softmax(logits))."""
+    logp = F.log_softmax(logits.float(), dim=1)
+    return (q * (torch.log(q.clamp_min(1e-12)) - logp)).sum(dim=1).mean()
+
+
+def expected_age(logits: torch.Tensor) -> torch.Tensor:
+    grid = torch.arange(logits.shape[1], device=logits.device, dtype=torch.float32)
+    return (logits.float().softmax(dim=1) * grid).sum(dim=1)
+
+
+def mixed_task_losses(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],
+                      sigma: float = 2.0, l1: float = 0.1
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(a (T,), present (T,) bool): the attribute tasks, then age and expression (those the
+    model has), each averaged over the rows that carry its label."""
+    logits, labels = outputs["logits"], targets["attributes"]
+    b, t, _ = logits.shape
+    mask = labels >= 0
+    ce = F.cross_entropy(logits.reshape(b * t, 2).float(), labels.clamp_min(0).reshape(b * t),
+                         reduction="none").view(b, t)
+    counts = mask.sum(dim=0)
+    losses = [(ce * mask).sum(dim=0) / counts.clamp_min(1)]
+    present = [counts > 0]
+    zero = logits.new_zeros((), dtype=torch.float32)
+    if "age" in outputs:
+        rows = torch.isfinite(targets["age"])
+        if rows.any():
+            age, out = targets["age"][rows], outputs["age"][rows]
+            a = kl_loss(out, age_targets(age, out.shape[1], sigma))
+            a = a + l1 * (expected_age(out) - age).abs().mean()
+        else:
+            a = zero
+        losses.append(a.reshape(1))
+        present.append(rows.any().reshape(1))
+    if "expression" in outputs:
+        rows = targets["expression"].sum(dim=1) > 0
+        a = kl_loss(outputs["expression"][rows], targets["expression"][rows]) if rows.any() \
+            else zero
+        losses.append(a.reshape(1))
+        present.append(rows.any().reshape(1))
+    return torch.cat(losses), torch.cat(present)
+
+
+class MixedLoss(nn.Module):
+    """The dynamic multi-task loss (``patent``) or the plain mean (``mean``) over attribute,
+    age and expression tasks, each image contributing the tasks it has labels for (see above)."""
+
+    def __init__(self, kind: str, attributes: int, extras: int, extra_weight: float = 10.0,
+                 sigma: float = 2.0, l1: float = 0.1) -> None:
+        super().__init__()
+        if kind not in ("patent", "mean"):
+            from faceattr.errors import FaceAttrError
+
+            raise FaceAttrError(f"loss.kind = {kind!r} does not train age or expression; use "
+                                "patent or mean")
+        self.kind, self.sigma, self.l1 = kind, sigma, l1
+        t = attributes + extras
+        lam = torch.ones(t)
+        lam[attributes:] = extra_weight
+        self.register_buffer("lam", lam)
+        self.register_buffer("ref", torch.zeros(t))
+        self.register_buffer("ref_count", torch.zeros(t))
+
+    def weights(self, a: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        """w_j (no gradient): the patent's formula on r_j = a_j / ref_j over the tasks present."""
+        a = a.detach()
+        if self.training:  # ref_j: the mean of the first REF_STEPS losses of each task
+            grow = present & (self.ref_count < REF_STEPS)
+            self.ref_count += grow.float()
+            step = (a - self.ref) / self.ref_count.clamp_min(1)
+            self.ref.copy_(torch.where(grow, self.ref + step, self.ref))
+        if self.kind == "mean" or int(present.sum()) < 2:
+            return torch.ones_like(a)
+        r = a / self.ref.clamp_min(1e-6)
+        w = torch.ones_like(a)
+        w[present] = patent_weights(r[present])
+        return w
+
+    def forward(self, outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]):
+        a, present = mixed_task_losses(outputs, targets, self.sigma, self.l1)
+        lam = self.lam * present
+        return (lam * self.weights(a, present) * a).sum() / lam.sum().clamp_min(1e-9), a

@@ -49,6 +49,8 @@ class ModelSettings:
     lstm_hidden: int = setting(64, lo=1)
     dropout: float = setting(0.2, lo=0, below=1)
     order: str | list[str] = setting("grouped")
+    age_bins: int = setting(101, lo=2)  # with age data: P(age = 0..age_bins-1 years)
+    extra_hidden: int = setting(128, lo=1)  # hidden width of the age and expression heads
 
 
 @dataclass
@@ -56,6 +58,9 @@ class LossSettings:
     kind: str = setting("patent", choices=("patent", "mean", "uncertainty"))
     ema: float = setting(0.0, lo=0, below=1)
     distill: float = setting(0.5, lo=0, hi=1)  # with data.soft: weight of the teacher's target
+    extra_weight: float = setting(10.0, lo=0)  # age and expression each weigh as N attributes
+    age_sigma: float = setting(2.0, above=0)  # years: spread of the age label distribution
+    age_l1: float = setting(0.1, lo=0)  # weight of |expected age - age| (years) in the age loss
 
 
 @dataclass
@@ -71,6 +76,7 @@ class TrainSettings:
     log_every: int = setting(20, lo=1)
     ema_decay: float = setting(0.0, lo=0, below=1)
     max_minutes: float = setting(0, lo=0)
+    init: str = setting("")  # start from this model file's weights (fine-tuning; new tasks new)
 
 
 @dataclass

@@ -24,20 +24,26 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from faceattr.data.cache import open_cache
+from faceattr.data.labels import EXPRESSIONS
 from faceattr.errors import FaceAttrError
 from faceattr.evaluation.calibration import fit_temperatures
 from faceattr.evaluation.metrics import summary, tune_thresholds
 from faceattr.inference.calibration import scale_thresholds
 from faceattr.models import FaceAttrNet, ModelConfig
-from faceattr.models.modelfile import save_model
+from faceattr.models.modelfile import load_model, save_model
 from faceattr.training.augment import AugmentConfig
 from faceattr.training.checkpoint import load_checkpoint, save_checkpoint
 from faceattr.training.loader import CacheBatches
-from faceattr.training.losses import build_loss
+from faceattr.training.losses import MixedLoss, build_loss, expected_age
 from faceattr.training.settings import Settings, TrainSettings
 
 LOG_FIELDS = ["epoch", "step", "lr", "train_loss", "val_loss", "val_mean_accuracy",
-              "val_balanced_accuracy", "images_per_s", "seconds"]
+              "val_balanced_accuracy", "val_age_mae", "val_expression_accuracy", "images_per_s",
+              "seconds"]
+
+# Mixed training selects the epoch on the three tasks' errors, each relative to its target:
+# score = -(attribute error / 0.102 + age MAE / 5.5 + expression error / 0.18) / 3 (higher better).
+SELECT_SCALE = {"attributes": 0.102, "age": 5.5, "expression": 0.18}
 
 
 SAVE_SECONDS = 20.0  # kept free before --time-limit for writing the checkpoint and leaving
@@ -71,9 +77,50 @@ def split_indices(n: int, val_fraction: float, seed: int, limit: int) -> tuple[n
 
 
 @torch.no_grad()
+def predict_mixed(model: torch.nn.Module, batches, device: torch.device,
+                  amp: bool) -> dict[str, np.ndarray]:
+    """Over mixed batches: ``probs``/``labels`` of the rows with attribute labels, ``age``
+    (predicted years, its distribution's SD, true age) and ``expression`` (probabilities,
+    vote shares) of the rows that have those labels."""
+    model.eval()
+    parts: dict[str, list[np.ndarray]] = {}
+
+    def add(key: str, value: torch.Tensor) -> None:
+        parts.setdefault(key, []).append(value.float().cpu().numpy())
+
+    for x, y in batches:
+        x = x.to(device, non_blocking=True)
+        with autocast(device, amp):
+            out = model(x, all_outputs=True)
+        rows = (y["attributes"] >= 0).all(dim=1).to(device)
+        add("probs", FaceAttrNet.probabilities(out["logits"].float())[rows])
+        add("labels", y["attributes"][rows.cpu()])
+        if "age" in out:
+            rows = torch.isfinite(y["age"])
+            logits = out["age"].float()[rows.to(device)]
+            mean = expected_age(logits)
+            grid = torch.arange(logits.shape[1], device=logits.device, dtype=torch.float32)
+            var = (logits.softmax(1) * (grid[None] - mean[:, None]) ** 2).sum(1)
+            add("age_pred", mean)
+            add("age_sd", var.sqrt())
+            add("age_true", y["age"][rows])
+        if "expression" in out:
+            rows = y["expression"].sum(dim=1) > 0
+            add("expr_logits", out["expression"].float()[rows.to(device)])
+            add("expr_votes", y["expression"][rows])
+    model.train()
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+@torch.no_grad()
 def predict_probs(model: torch.nn.Module, batches, device: torch.device,
                   amp: bool) -> tuple[np.ndarray, np.ndarray, float]:
     """P(present) (N, T), labels (N, T) and mean cross-entropy over ``batches``."""
+    if getattr(batches, "mixed", False):
+        m = predict_mixed(model, batches, device, amp)
+        p, y = np.clip(m["probs"], 1e-7, 1 - 1e-7), m["labels"]
+        loss = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()) if len(y) else 0.0
+        return m["probs"], m["labels"].astype(np.int64), loss
     model.eval()
     probs, labels, total, count = [], [], 0.0, 0
     for x, y in batches:
@@ -228,12 +275,23 @@ def setup(cfg: dict[str, Any], out: Path, resume: bool) -> Run:
     attributes = list(train_batches.attributes)
 
     # ---- model, loss, optimiser ----------------------------------------------------------------
-    mcfg = ModelConfig.from_dict({**asdict(s.model), "attributes": attributes})
+    has = {k: any(k in c.targets for c in caches) for k in ("age", "expression")}
+    model_settings = asdict(s.model)
+    model_settings["age_bins"] = s.model.age_bins if has["age"] else 0
+    model_settings["expressions"] = list(EXPRESSIONS) if has["expression"] else []
+    mcfg = ModelConfig.from_dict({**model_settings, "attributes": attributes})
     if mcfg.input_size != caches[0].size:
         raise FaceAttrError(f"model.input_size {mcfg.input_size} differs from the cache image "
                             f"size {caches[0].size}")
     model = FaceAttrNet(mcfg).to(device)
-    loss_fn = build_loss(s.loss.kind, len(attributes), s.loss.ema).to(device)
+    if s.train.init and not resume:
+        init_from(model, Path(s.train.init))
+    if train_batches.mixed:
+        loss_fn: torch.nn.Module = MixedLoss(s.loss.kind, len(attributes), len(mcfg.extra_tasks),
+                                             s.loss.extra_weight, s.loss.age_sigma,
+                                             s.loss.age_l1).to(device)
+    else:
+        loss_fn = build_loss(s.loss.kind, len(attributes), s.loss.ema).to(device)
     params = list(model.parameters()) + list(loss_fn.parameters())
     opt = torch.optim.AdamW([{"params": [p for p in params if p.ndim >= 2],
                               "weight_decay": s.train.weight_decay},
@@ -260,7 +318,7 @@ def setup(cfg: dict[str, Any], out: Path, resume: bool) -> Run:
                 csv.writer(f).writerow(LOG_FIELDS)
     return Run(s, cfg, out, device, rank, world, caches, val_caches, train_idx, val_idx,
                train_batches, val_batches, common, attributes,
-               train_batches.labels[train_idx].mean(0), mcfg, wrapped, model,
+               prevalence(train_batches.labels[train_idx]), mcfg, wrapped, model,
                ema_model if ema_model is not None else model, ema_model, loss_fn, opt, modules,
                state, s.train.epochs * len(train_batches))
 
@@ -284,10 +342,13 @@ def train_epoch(run: Run, epoch: int, skip: int, deadline: float | None, val_sec
         lr = lr_at(run.state["step"], run.total_steps, t)
         for g in run.opt.param_groups:
             g["lr"] = lr
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        x = x.to(device, non_blocking=True)
+        y = {k: v.to(device) for k, v in y.items()} if isinstance(y, dict) else \
+            y.to(device, non_blocking=True)
         with autocast(device, t.amp):
-            logits = run.model(x)
-        loss, _ = run.loss_fn(logits.float(), y)
+            # mixed tasks: every output, each row with its own labels
+            out = run.model(x, all_outputs=True) if isinstance(y, dict) else run.model(x).float()
+        loss, _ = run.loss_fn(out, y)
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
         if run.world > 1:  # the loss's own parameters (uncertainty weights) sit outside DDP
@@ -323,10 +384,13 @@ def end_epoch(run: Run, epoch: int, skip: int, progress: bool) -> None:
            "val_mean_accuracy": f"{val['mean_accuracy']:.5f}",
            "val_balanced_accuracy": f"{val['balanced_accuracy']:.5f}",
            "images_per_s": f"{run.seen * run.world / seconds:.1f}", "seconds": f"{seconds:.1f}"}
+    for key in ("age_mae", "expression_accuracy"):
+        row[f"val_{key}"] = f"{val[key]:.5f}" if key in val else ""
     run.state["history"].append(row)
-    improved = val["mean_accuracy"] > run.state["best"]
+    score = val.get("score", val["mean_accuracy"])
+    improved = score > run.state["best"]
     if improved:
-        run.state["best"] = val["mean_accuracy"]
+        run.state["best"] = score
     if run.master:
         with (run.out / "log.csv").open("a", newline="") as f:
             csv.DictWriter(f, LOG_FIELDS).writerow(row)
@@ -337,7 +401,10 @@ def end_epoch(run: Run, epoch: int, skip: int, progress: bool) -> None:
             print(f"epoch {epoch + 1}: train loss {row['train_loss']}, val loss "
                   f"{row['val_loss']}, val mean acc {row['val_mean_accuracy']}, "
                   f"val balanced acc {row['val_balanced_accuracy']}, "
-                  f"{row['images_per_s']} img/s", flush=True)
+                  + (f"val age MAE {row['val_age_mae']}, " if row["val_age_mae"] else "")
+                  + (f"val expression acc {row['val_expression_accuracy']}, "
+                     if row["val_expression_accuracy"] else "")
+                  + f"{row['images_per_s']} img/s", flush=True)
 
 
 def stop(run: Run, epoch: int, done: int) -> dict[str, Any]:
@@ -359,9 +426,8 @@ def write_model(run: Run) -> Path:
     """The best weights with thresholds and temperatures fitted on the validation rows."""
     if run.ckpt_best.exists():
         load_checkpoint(run.ckpt_best, run.modules, run.opt)
-    probs, labels, _ = predict_probs(
-        run.eval_model, CacheBatches(run.val_caches or run.caches, np.sort(run.val_idx),
-                                     **run.common), run.device, run.s.train.amp)
+    batches = CacheBatches(run.val_caches or run.caches, np.sort(run.val_idx), **run.common)
+    probs, labels, _ = predict_probs(run.eval_model, batches, run.device, run.s.train.amp)
     n = len(run.attributes)
     thresholds = tune_thresholds(probs, labels) if len(labels) else np.full(n, 0.5)
     # one temperature per attribute; the thresholds move with it, the decisions do not
@@ -381,9 +447,30 @@ def write_model(run: Run) -> Path:
                      "epochs": run.state["epoch"], "seed": run.s.train.seed},
         "metrics": {"val_mean_accuracy": run.state["best"], "history": run.state["history"]},
     }
+    if run.mcfg.extra_tasks:
+        meta.update(extra_task_meta(predict_mixed(run.eval_model, batches, run.device,
+                                                  run.s.train.amp), run.mcfg))
     path = run.out / "model.safetensors"
     save_model(run.eval_model, path, meta)
     return path
+
+
+def extra_task_meta(m: dict[str, np.ndarray], mcfg: ModelConfig) -> dict[str, Any]:
+    """Age and expression calibration fitted on the validation rows: the factor that makes
+    ``age +- 1.2816 * sd_scale * sd`` hold 80% of the true ages, and one softmax temperature
+    for the expressions (the lowest cross-entropy against the vote shares)."""
+    from faceattr.evaluation.calibration import fit_age_sd_scale, fit_softmax_temperature
+
+    meta: dict[str, Any] = {}
+    if mcfg.age_bins:
+        scale = fit_age_sd_scale(m["age_pred"], m["age_sd"], m["age_true"]) \
+            if "age_pred" in m else 1.0
+        meta["age"] = {"bins": mcfg.age_bins, "sd_scale": round(scale, 5)}
+    if mcfg.expressions:
+        temp = fit_softmax_temperature(m["expr_logits"], m["expr_votes"]) \
+            if "expr_logits" in m else 1.0
+        meta["expression"] = {"classes": list(mcfg.expressions), "temperature": round(temp, 5)}
+    return meta
 
 
 def out_of_time(deadline: float, world: int, step: int) -> bool:
@@ -404,6 +491,8 @@ def evaluate_split(model: torch.nn.Module, batches: CacheBatches, device: torch.
     if len(batches.indices) == 0:
         return {"loss": float("nan"), "mean_accuracy": float("nan"),
                 "balanced_accuracy": float("nan")}
+    if batches.mixed:
+        return evaluate_mixed(model, batches, device, amp, world)
     probs, labels, loss = predict_probs(model, batches, device, amp)
     pred = (probs >= 0.5).astype(np.uint8)
     if world > 1:
@@ -424,3 +513,68 @@ def evaluate_split(model: torch.nn.Module, batches: CacheBatches, device: torch.
         return {"loss": (packed[-2] / n).item(), "mean_accuracy": acc, "balanced_accuracy": bacc}
     acc, bacc = summary(pred, labels)
     return {"loss": loss, "mean_accuracy": acc, "balanced_accuracy": bacc}
+
+
+def evaluate_mixed(model: torch.nn.Module, batches: CacheBatches, device: torch.device,
+                   amp: bool, world: int) -> dict[str, float]:
+    """Validation over mixed tasks: attribute accuracy, age MAE, expression accuracy (against
+    the majority vote) and the selection score. Under DDP the ranks' figures are averaged
+    (their shares differ by at most one row)."""
+    m = predict_mixed(model, batches, device, amp)
+    out: dict[str, float] = {}
+    score = 0.0
+    if len(m.get("labels", [])):
+        pred = (m["probs"] >= 0.5).astype(np.uint8)
+        out["mean_accuracy"], out["balanced_accuracy"] = summary(pred, m["labels"].astype(np.uint8))
+        p = np.clip(m["probs"], 1e-7, 1 - 1e-7)
+        y = m["labels"]
+        out["loss"] = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+        score += (1 - out["mean_accuracy"]) / SELECT_SCALE["attributes"]
+    else:
+        out.update(mean_accuracy=float("nan"), balanced_accuracy=float("nan"), loss=float("nan"))
+    if "age_pred" in m and len(m["age_pred"]):
+        out["age_mae"] = float(np.abs(m["age_pred"] - m["age_true"]).mean())
+        score += out["age_mae"] / SELECT_SCALE["age"]
+    if "expr_logits" in m and len(m["expr_logits"]):
+        out["expression_accuracy"] = float(
+            (m["expr_logits"].argmax(1) == m["expr_votes"].argmax(1)).mean())
+        score += (1 - out["expression_accuracy"]) / SELECT_SCALE["expression"]
+    out["score"] = -score / 3
+    if world > 1:
+        keys = sorted(out)
+        t = torch.tensor([out[k] for k in keys], dtype=torch.float64)
+        t = t.to(device) if device.type == "cuda" else t
+        dist.all_reduce(t)
+        out = dict(zip(keys, (t.cpu() / world).tolist()))
+    return out
+
+
+def prevalence(labels: np.ndarray) -> np.ndarray:
+    """Share of faces with each attribute, over the rows that have attribute labels."""
+    from faceattr.training.loader import MISSING
+
+    rows = labels[(labels != MISSING).all(axis=1)] if labels.size else labels
+    return rows.mean(0) if len(rows) else np.zeros(labels.shape[1])
+
+
+def init_from(model: FaceAttrNet, path: Path) -> None:
+    """Start from a model file's weights (``train.init``): every tensor of the same name and
+    shape is copied; per-task tensors (the attention maps, task embeddings) whose task count
+    grew keep their first rows, the attributes', and the new tasks start fresh."""
+    src, _ = load_model(path)
+    own = model.state_dict()
+    copied = 0
+    for k, v in src.state_dict().items():
+        if k not in own:
+            continue
+        if own[k].shape == v.shape:
+            own[k].copy_(v)
+        elif own[k].ndim == v.ndim and own[k].shape[1:] == v.shape[1:] and \
+                own[k].shape[0] > v.shape[0]:
+            own[k][: v.shape[0]].copy_(v)
+        else:
+            continue
+        copied += 1
+    if not copied:
+        raise FaceAttrError(f"train.init: {path} shares no weights with this model")
+    model.load_state_dict(own)

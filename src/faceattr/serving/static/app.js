@@ -21,13 +21,13 @@ function drawPicture(file, faces) {
     c.width = img.width * scale; c.height = img.height * scale;
     ctx.drawImage(img, 0, 0, c.width, c.height);
     ctx.strokeStyle = "#3b7ddd"; ctx.lineWidth = 3;
-    faces.forEach((f, i) => {
+    faces.forEach((f) => {
       const [x0, y0, x1, y1] = f.box.map((v) => v * scale);
       const colour = f.skipped ? "#999999" : "#3b7ddd";  // grey: too small for attributes
       ctx.strokeStyle = colour;
       ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
       ctx.fillStyle = colour; ctx.font = "bold 14px system-ui";
-      ctx.fillText(String(i + 1), x0 + 4, y0 + 16);
+      ctx.fillText(String(f.face), x0 + 4, y0 + 16);  // the record's index, from 0
     });
     URL.revokeObjectURL(img.src);
   };
@@ -39,7 +39,7 @@ function renderFaces(faces, thresholds) {
   tabs.innerHTML = "";
   faces.forEach((f, i) => {
     const b = document.createElement("button");
-    b.textContent = `Face ${i + 1}`;
+    b.textContent = `Face ${f.face}`;
     b.className = i === 0 ? "active" : "";
     b.onclick = () => {
       [...tabs.children].forEach((c) => (c.className = ""));
@@ -62,6 +62,7 @@ function renderFace(face, thresholds) {
     out.appendChild(note);
     return;
   }
+  if (face.age != null || face.expression) out.appendChild(ageAndExpression(face));
   for (const [group, names] of Object.entries(groups)) {
     const box = document.createElement("div");
     box.className = "group";
@@ -80,6 +81,44 @@ function renderFace(face, thresholds) {
     }
     out.appendChild(box);
   }
+}
+
+// Age (with the range that holds the true age about 80% of the time) and the expression bars.
+function ageAndExpression(face) {
+  const box = document.createElement("div");
+  box.className = "group summary";
+  box.id = "age-expression";
+  if (face.age != null) {
+    const [lo, hi] = face.age_range || [face.age, face.age];
+    const p = document.createElement("p");
+    p.className = "age";
+    p.textContent = `Age ${Math.round(face.age)} (${Math.round(lo)}–${Math.round(hi)})`;
+    box.appendChild(p);
+  }
+  if (face.expressions) {
+    const h = document.createElement("h2");
+    h.textContent = `Expression: ${face.expression}`;
+    box.appendChild(h);
+    const ranked = Object.entries(face.expressions).sort((a, b) => b[1] - a[1]);
+    for (const [e, p] of ranked) {
+      const row = document.createElement("div");
+      row.className = "attr expr" + (e === face.expression ? " on" : "");
+      row.dataset.expression = e;
+      row.innerHTML = `<span class="name">${e}</span>
+        <span class="track"><span class="fill" style="width:${(p * 100).toFixed(1)}%"></span></span>
+        <span class="pct">${(p * 100).toFixed(0)}%</span>`;
+      box.appendChild(row);
+    }
+  }
+  return box;
+}
+
+// "31 y, happiness" for a face of a model with those tasks, else "".
+function shortAgeExpression(f) {
+  const parts = [];
+  if (f.age != null) parts.push(`${Math.round(f.age)} y`);
+  if (f.expression) parts.push(f.expression);
+  return parts.join(", ");
 }
 
 async function upload(file) {
@@ -188,7 +227,7 @@ function drawLive(faces, w, h) {
   ctx.lineWidth = 3; ctx.font = "bold 13px system-ui";
   const list = $("live-faces");
   list.innerHTML = "";
-  faces.forEach((f, i) => {
+  faces.forEach((f) => {
     const [x0, y0, x1, y1] = f.box;
     const colour = f.skipped ? "#999999" : "#3b7ddd";
     ctx.strokeStyle = colour;
@@ -196,7 +235,9 @@ function drawLive(faces, w, h) {
     const top = Object.keys(f.decisions || {}).filter((a) => f.decisions[a])
       .sort((a, b) => f.probabilities[b] - f.probabilities[a]).slice(0, 3)
       .map((a) => a.replaceAll("_", " "));
-    const label = `${i + 1}: ${f.skipped ? "too small" : top.join(", ") || "(none)"}`;
+    const head = shortAgeExpression(f);
+    const what = [head, top.join(", ")].filter((s) => s).join("; ") || "(none)";
+    const label = `${f.face}: ${f.skipped ? "too small" : what}`;
     ctx.fillStyle = colour;
     ctx.fillRect(x0 * sx, y1 * sy, ctx.measureText(label).width + 8, 18);
     ctx.fillStyle = "#fff";
