@@ -99,3 +99,44 @@ def tiny_model(tmp_path_factory, tiny_cache) -> Path:
     cfg = load_config(None, [*TINY_TRAIN, "train.epochs=2", f'data.train=["{tiny_cache}"]'])
     train(cfg, out, progress=False)
     return out / "model.safetensors"
+
+
+UTK = FIXTURES / "utkface"  # 24 faces with ages (always the fixtures: small and fast)
+FER = FIXTURES / "ferplus"  # 24 faces with FER+ votes
+
+
+@pytest.fixture(scope="session")
+def age_expression_caches(tmp_path_factory) -> tuple[Path, Path]:
+    """The fixture UTKFace and FER+ faces cached at 32x32, each in its measured framing."""
+    from faceattr.data.cache import prepare
+    from faceattr.data.dataset import DatasetSpec, resolve
+
+    root = tmp_path_factory.mktemp("age-expr")
+    out = []
+    for name, folder, framing in (("utk", UTK, "utkface"), ("fer", FER, "ferplus")):
+        ds = resolve(DatasetSpec(folder, folder / "labels.csv", framing=framing))
+        prepare(ds, root / name, size=32, workers=1, progress=False)
+        out.append(root / name)
+    return out[0], out[1]
+
+
+@pytest.fixture(scope="session")
+def joint_model(tmp_path_factory, tiny_cache, age_expression_caches) -> Path:
+    """A model with the 40 attributes, age and expression, trained for 2 epochs on a mix of the
+    tiny CelebA cache and the fixture UTKFace and FER+ caches."""
+    from faceattr.training.config import load_config
+    from faceattr.training.train import train
+
+    utk, fer = age_expression_caches
+    out = tmp_path_factory.mktemp("joint") / "run"
+    cfg = load_config(None, [*TINY_TRAIN, "train.epochs=2", "data.val_fraction=0.3",
+                             f'data.train=["{tiny_cache}", "{utk}", "{fer}"]'])
+    train(cfg, out, progress=False)
+    return out / "model.safetensors"
+
+
+@pytest.fixture(scope="session")
+def joint_onnx(tmp_path_factory, joint_model) -> Path:
+    from faceattr.inference.export import export_onnx
+
+    return export_onnx(joint_model, tmp_path_factory.mktemp("joint-onnx") / "joint.onnx")

@@ -26,7 +26,8 @@ def add(sub) -> None:
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--by", action="append", metavar="ATTRIBUTE",
                    help="also the accuracy of the faces with and without ATTRIBUTE (its true "
-                        "label), and the gap, e.g. --by Male --by Young (repeatable)")
+                        "label), and the gap, e.g. --by Male --by Young (repeatable); on age "
+                        "and expression data a group column: --by gender --by race")
     p.add_argument("--detect", action="store_true",
                    help="go through face detection and landmark alignment; "
                         "images with no face found fall back to --framing")
@@ -55,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
                 from None
     engine = load_engine(args.model, args.backend)
     ds = dataset_from_args(args)
+    if not ds.attributes:  # an age / expression set
+        return run_targets(args, engine, ds)
     report = evaluate(engine, ds, threshold=args.threshold, mirror=args.mirror,
                       detect=args.detector if args.detect else False, progress=True,
                       by=args.by)
@@ -69,4 +72,25 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.json, args.chart):
         if path:
             print(f"wrote {path}")
+    return 0
+
+
+def run_targets(args: argparse.Namespace, engine, ds) -> int:
+    """Age and expression data: the age error and expression figures."""
+    from faceattr.evaluation.age_expression import evaluate_targets, format_targets
+    from faceattr.evaluation.report import write_json
+
+    if args.chart or args.markdown:
+        raise FaceAttrError("--chart and --markdown are for attribute data; age and expression "
+                            "data give the text report and --json")
+    report = evaluate_targets(engine, ds, mirror=args.mirror,
+                              detect=args.detector if args.detect else False, progress=True,
+                              by=args.by)
+    for msg in report["skipped"][:5]:
+        print(f"skipped: {msg}", file=sys.stderr)
+    if args.json:
+        write_json(report, args.json)
+    print(format_targets(report))
+    if args.json:
+        print(f"wrote {args.json}")
     return 0

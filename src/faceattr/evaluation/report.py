@@ -36,6 +36,14 @@ def frame_dataset(ds: Dataset, size: int, workers: int = 2, progress: bool = Fal
     """Frame every image of ``ds`` through the face pipeline (as ``faceattr predict`` reads
     them): by the dataset framing, or with ``detector`` by the widest face found (no face: the
     framing). Returns faces, their labels, the errors of the rest, and how many fell back."""
+    faces, keep, errors, fallback = frame_rows(ds, size, workers, progress, detector)
+    return faces, ds.labels[keep], errors, fallback
+
+
+def frame_rows(ds: Dataset, size: int, workers: int = 2, progress: bool = False,
+               detector: str | None = None) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+    """As :func:`frame_dataset`, with the mask of the dataset's rows that were read instead of
+    their labels."""
     chunks = [ds.files[i:i + 64] for i in range(0, len(ds.files), 64)]
     jobs = [(str(ds.spec.images), c, ds.framing.to_dict(), size, detector, {}) for c in chunks]
     faces, keep, errors, fallback = [], [], [], 0
@@ -47,7 +55,7 @@ def frame_dataset(ds: Dataset, size: int, workers: int = 2, progress: bool = Fal
             keep.extend(ok)
             errors.extend(e for e in errs if e is not None)
             fallback += sum(fb)
-    return np.concatenate(faces), ds.labels[np.asarray(keep)], errors, fallback
+    return np.concatenate(faces), np.asarray(keep, bool), errors, fallback
 
 
 def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bool = False,
