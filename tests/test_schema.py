@@ -61,7 +61,7 @@ def test_every_format_writes_the_one_record(model, inputs, joint_onnx, tmp_path,
     faces = [r for r in records if "error" not in r]
     assert [(Path(r["file"]).name, r["face"]) for r in faces] == \
         [("pair.jpg", 0), ("pair.jpg", 1), ("crop.jpg", 0)]
-    assert [r for r in records if "error" in r][0]["file"].endswith("broken.jpg")
+    assert next(r for r in records if "error" in r)["file"].endswith("broken.jpg")
     joint = model == "joint"
     if joint:
         for r in faces:

@@ -44,9 +44,16 @@ def main() -> None:
     a, b = load_engine(st, "torch"), load_engine(onnx, "onnx")
     files = sorted(CROPS.glob("*.jpg"))[:100]
     faces = np.stack([np.asarray(frame_face(open_image(f), a.input_size)) for f in files])
-    diff = np.abs(a.probabilities(faces) - b.probabilities(faces)).max()
+    sa, sb = a.scores(faces), b.scores(faces)
+    diff = np.abs(sa.attributes - sb.attributes).max()
+    extra = ""
+    if sa.age is not None:
+        extra += f", age {np.abs(sa.age - sb.age).max():.2e} years"
+    if sa.expressions is not None:
+        extra += f", expression {np.abs(sa.expressions - sb.expressions).max():.2e}"
     print(f"wrote {st} ({st.stat().st_size / 1e6:.2f} MB) and {onnx} "
-          f"({onnx.stat().st_size / 1e6:.2f} MB); largest probability difference {diff:.2e}")
+          f"({onnx.stat().st_size / 1e6:.2f} MB); largest probability difference {diff:.2e}"
+          f"{extra}")
 
 
 if __name__ == "__main__":

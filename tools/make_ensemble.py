@@ -8,7 +8,8 @@ The members' probabilities are averaged inside one network (``models/ensemble.py
 member's mirror image when that is better on the official val split. Thresholds are tuned and
 one temperature per attribute fitted on the val split, as ``faceattr train`` does for a single
 model; ``grey_unreliable`` measured there too. Prints every member's and the ensemble's val
-accuracy.
+accuracy. A member trained with age and expression gives the ensemble those answers (with its
+mirror image too when the mirror is on) and its calibration of them.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def main() -> None:
         "metrics": {"val_mean_accuracy": float(acc),
                     "val_mean_accuracy_grey": float(summary((pg >= 0.5).astype(np.uint8), y)[0])},
     }
+    # age and expression come from the one member trained with them, with its calibration
+    extras = next((m for _, m in loaded if "age" in m or "expression" in m), {})
+    meta.update({k: extras[k] for k in ("age", "expression") if k in extras})
     save_model(ens, args.out, meta)
     grey_acc = meta["metrics"]["val_mean_accuracy_grey"]
     print(f"wrote {args.out}: val mean accuracy {acc:.2%} (grey {grey_acc:.2%}), mirror "

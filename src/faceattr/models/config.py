@@ -35,6 +35,10 @@ class ModelConfig:
     age_bins: int = 0
     expressions: list[str] = field(default_factory=list)
     extra_hidden: int = 128  # hidden width of the age and expression heads
+    # what the age and expression heads read: "scan" (the BiLSTM's output at their step, with
+    # the step's pooled features) or "pooled" (the pooled features alone: separate heads on the
+    # shared CNN, the ablation)
+    extra_input: str = "scan"
 
     @property
     def num_tasks(self) -> int:
@@ -86,7 +90,7 @@ class ModelConfig:
         cfg = cls(**d)
         for name, allowed in [("act", ("prelu", "relu")), ("norm", ("batch", "group")),
                               ("sequence", ("attention", "linear")),
-                              ("head", ("bilstm", "fc"))]:
+                              ("head", ("bilstm", "fc")), ("extra_input", ("scan", "pooled"))]:
             if getattr(cfg, name) not in allowed:
                 raise FaceAttrError(f"model.{name} must be one of {allowed}")
         if cfg.age_bins < 0 or cfg.age_bins == 1:

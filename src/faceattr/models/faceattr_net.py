@@ -27,7 +27,7 @@ class FaceAttrNet(nn.Module):
         if config.head == "bilstm":
             self.sequence = build_sequence(config.sequence, c, t, config.task_dim)
             self.head: nn.Module = BiLSTMHead(config.task_dim, config.lstm_hidden, config.dropout)
-            features = 2 * config.lstm_hidden + c
+            features = 2 * config.lstm_hidden + c if config.extra_input == "scan" else c
         else:
             self.head = FCHead(c, config.num_tasks, config.dropout)
             features = c
@@ -63,7 +63,9 @@ class FaceAttrNet(nn.Module):
         scanned = self.head.scan(steps[:, self.order])[:, self.inverse]  # back to task order
         out = {"logits": self.head.fc(self.head.drop(scanned[:, :a]))}
         for i, (name, head) in enumerate(self.extras.items()):
-            out[name] = head(torch.cat([scanned[:, a + i], pooled[:, a + i]], dim=-1))
+            own = pooled[:, a + i]
+            out[name] = head(torch.cat([scanned[:, a + i], own], dim=-1)
+                             if self.config.extra_input == "scan" else own)
         return out
 
     @staticmethod

@@ -51,6 +51,7 @@ class ModelSettings:
     order: str | list[str] = setting("grouped")
     age_bins: int = setting(101, lo=2)  # with age data: P(age = 0..age_bins-1 years)
     extra_hidden: int = setting(128, lo=1)  # hidden width of the age and expression heads
+    extra_input: str = setting("scan", choices=("scan", "pooled"))
 
 
 @dataclass
