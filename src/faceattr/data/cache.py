@@ -21,6 +21,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -129,8 +130,8 @@ def prepare(ds: Dataset, out: Path, size: int = 64, workers: int | None = None,
         progress = False  # up to date: nothing to do
     chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
     root = str(ds.spec.images)
-    jobs = [(root, [ds.files[j] for j in c], ds.framing.to_dict(), size, detector, {})
-            for c in chunks]
+    jobs: list[tuple[Any, ...]] = [(root, [ds.files[j] for j in c], ds.framing.to_dict(), size,
+                                    detector, {}) for c in chunks]
     workers = workers or min(8, os.cpu_count() or 1)
     failures: dict[str, str] = dict(meta.get("failures", {}))
     fallback = int(meta.get("fallback", 0))
@@ -192,7 +193,7 @@ def open_cache(path: str | Path) -> Cache:
     if not meta.get("complete"):
         raise FaceAttrError(f"{path}: cache is incomplete; rerun 'faceattr prepare' to finish it")
     n = len(files)
-    images = np.memmap(path / "images.u8", np.uint8, "r", shape=(n, size, size, 3))
+    images: np.ndarray = np.memmap(path / "images.u8", np.uint8, "r", shape=(n, size, size, 3))
     status = np.fromfile(path / "status.u8", np.uint8)
     labels = np.load(path / "labels.npy")
     targets = {t: np.load(path / f"{t}.npy") for t in TARGETS if (path / f"{t}.npy").is_file()}

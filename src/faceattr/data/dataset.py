@@ -135,6 +135,7 @@ def resolve(spec: DatasetSpec, table: LabelTable | TargetTable | None = None) ->
             raise FaceAttrError(msg + "; pass --skip-missing to leave them out")
         notes.append("skipped " + msg)
     files = [f for f in on_disk if keys[f] is not None]
+    row = {f: rows[k] for f, k in keys.items() if k is not None}  # image -> its label row
     if isinstance(table, TargetTable):
         notes.extend(table.notes)
         if spec.split != "all" and spec.partition is None:
@@ -142,7 +143,7 @@ def resolve(spec: DatasetSpec, table: LabelTable | TargetTable | None = None) ->
                 raise FaceAttrError(f"--split {spec.split}: {spec.labels} has no split column; "
                                     "pass --partition FILE")
             want = SPLITS[spec.split]
-            files = [f for f in files if SPLITS.get(table.split[rows[keys[f]]]) == want]
+            files = [f for f in files if SPLITS.get(table.split[row[f]]) == want]
             if not files:
                 raise FaceAttrError(f"no image in {spec.images} belongs to the {spec.split} "
                                     f"split of {spec.labels}")
@@ -165,7 +166,7 @@ def resolve(spec: DatasetSpec, table: LabelTable | TargetTable | None = None) ->
                 raise FaceAttrError(f"no image in {spec.images} belongs to the {spec.split} split")
     if not files:
         raise FaceAttrError(f"no labelled image in {spec.images}")
-    index = np.fromiter((rows[keys[f]] for f in files), dtype=np.int64, count=len(files))
+    index = np.fromiter((row[f] for f in files), dtype=np.int64, count=len(files))
     absent = len(table) - len(files)
     if absent > 0:
         notes.append(f"{absent} of {len(table)} label rows have no image in {spec.images} "

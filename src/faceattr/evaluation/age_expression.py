@@ -88,7 +88,7 @@ def evaluate_targets(engine: EngineBase, ds: Dataset, mirror: bool = False, work
                               "skipped": errors, "no_face_found": fallback,
                               "framing": "detect+align" if detect else ds.framing.name,
                               "mirror": mirror}
-    if has_age:
+    if has_age and s.age is not None and s.age_sd is not None:
         rows = np.isfinite(t["age"])
         pred, true, sd = s.age[rows], t["age"][rows], s.age_sd[rows]
         age = age_metrics(pred, true, sd)
@@ -100,14 +100,14 @@ def evaluate_targets(engine: EngineBase, ds: Dataset, mirror: bool = False, work
                              age_metrics(pred[t[g][rows] == v], true[t[g][rows] == v])
                              for v in np.unique(t[g][rows]) if v >= 0} for g in by or []}
         report["age"] = age
-    if has_expr:
+    if has_expr and s.expressions is not None:
         rows = t["expression"].sum(1) > 0
-        report["expression"] = expression_metrics(s.expressions[rows], t["expression"][rows],
-                                                  engine.expressions)
+        probs, votes = s.expressions[rows], t["expression"][rows]
+        report["expression"] = expression_metrics(probs, votes, engine.expressions)
         report["expression"]["groups"] = {
             g: {GROUP_NAMES.get(g, {}).get(int(v), str(v)): {
-                "accuracy": float((s.expressions[rows][t[g][rows] == v].argmax(1) ==
-                                   t["expression"][rows][t[g][rows] == v].argmax(1)).mean())}
+                "accuracy": float((probs[t[g][rows] == v].argmax(1) ==
+                                   votes[t[g][rows] == v].argmax(1)).mean())}
                 for v in np.unique(t[g][rows]) if v >= 0} for g in by or []}
     return report
 

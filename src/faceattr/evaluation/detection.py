@@ -29,19 +29,20 @@ def score_detections(truth: list[np.ndarray], found: list[tuple[np.ndarray, np.n
     ``min_width`` are left out, and a detection that matches only such a face is ignored.
     ``recall``/``precision`` count the detections with a score of at least ``threshold``.
     """
-    rows = []  # (score, picture, index)
+    rows: list[tuple[float, int, int]] = []  # (score, picture, index)
     for p, (_, scores) in enumerate(found):
         rows.extend((float(s), p, i) for i, s in enumerate(scores))
     rows.sort(key=lambda r: -r[0])
     valid = [(t[:, 2] - t[:, 0]) >= min_width for t in truth]
     matched = [np.zeros(len(t), bool) for t in truth]
     n_faces = int(sum(v.sum() for v in valid))
-    hits, scores = [], []  # per counted detection: hit?, score
+    hits: list[bool] = []  # per counted detection: hit?, and its score
+    kept: list[float] = []
     for s, p, i in rows:
         t = truth[p]
         if not len(t):
             hits.append(False)
-            scores.append(s)
+            kept.append(s)
             continue
         o = iou_matrix(found[p][0][i:i + 1].astype(np.float64), t.astype(np.float64))[0]
         cand = np.where(valid[p] & ~matched[p], o, -1.0)
@@ -53,7 +54,7 @@ def score_detections(truth: list[np.ndarray], found: list[tuple[np.ndarray, np.n
             continue  # a face too small to count: neither hit nor miss
         else:
             hits.append(False)
-        scores.append(s)
+        kept.append(s)
     h = np.asarray(hits, bool)
     tp = np.cumsum(h)
     precision = tp / np.arange(1, len(h) + 1) if len(h) else np.zeros(0)
@@ -64,7 +65,7 @@ def score_detections(truth: list[np.ndarray], found: list[tuple[np.ndarray, np.n
     for r in np.linspace(0, 1, 101):
         k = np.searchsorted(recall, r, side="left")
         ap += envelope[k] if k < len(envelope) else 0.0
-    over = np.asarray(scores) >= threshold
+    over = np.asarray(kept) >= threshold
     n_over = int(over.sum())
     found_faces = int(h[over].sum()) if n_over else 0
     return DetectionScore(ap / 101, found_faces / max(n_faces, 1),

@@ -45,8 +45,12 @@ def frame_rows(ds: Dataset, size: int, workers: int = 2, progress: bool = False,
     """As :func:`frame_dataset`, with the mask of the dataset's rows that were read instead of
     their labels."""
     chunks = [ds.files[i:i + 64] for i in range(0, len(ds.files), 64)]
-    jobs = [(str(ds.spec.images), c, ds.framing.to_dict(), size, detector, {}) for c in chunks]
-    faces, keep, errors, fallback = [], [], [], 0
+    jobs: list[tuple[Any, ...]] = [(str(ds.spec.images), c, ds.framing.to_dict(), size,
+                                    detector, {}) for c in chunks]
+    faces: list[np.ndarray] = []
+    keep: list[bool] = []
+    errors: list[str] = []
+    fallback = 0
     what = "detecting" if detector else "framing"
     with process_pool(workers) as pool:
         for arr, errs, fb in _bar(pool.map(frame_files, jobs), chunks, progress, what):
@@ -117,7 +121,7 @@ def group_table(pred: np.ndarray, labels: np.ndarray, attributes: list[str],
     for a in by:
         j = attributes.index(a)
         others = [k for k in range(len(attributes)) if k != j]
-        groups = {}
+        groups: dict[str, dict[str, Any]] = {}
         for name, rows in ((a, labels[:, j] == 1), (f"not {a}", labels[:, j] == 0)):
             m = attribute_metrics(pred[rows][:, others], labels[rows][:, others])
             groups[name] = {"faces": int(rows.sum()), "mean_accuracy": float(m["accuracy"].mean()),

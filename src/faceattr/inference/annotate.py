@@ -74,7 +74,8 @@ def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 
     tracks = {p.video.track: p for p in preds if p.video is not None and p.video.frames}
     frames: dict[float, list[Prediction]] = {}
     for p in preds:
-        if p.video is not None and p.video.frames is None and p.face is not None:
+        if p.video is not None and p.video.time is not None and p.video.frames is None \
+                and p.face is not None:
             frames.setdefault(p.video.time, []).append(p)
     times = sorted(frames)
     with av.open(str(source)) as src, av.open(str(target), "w") as dst:
@@ -92,6 +93,7 @@ def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 
                 draw = ImageDraw.Draw(image)
                 width = max(2, round(min(image.size) / 250))
                 for p in frames[times[i]]:
+                    assert p.face is not None and p.video is not None  # as collected above
                     x0, y0, x1, y1 = p.face.box
                     colour = (150, 150, 150) if p.skipped else (59, 125, 221)
                     draw.rectangle((x0, y0, x1, y1), outline=colour, width=width)

@@ -28,7 +28,7 @@ def choose_backend(model: str | Path | None, backend: str = "auto") -> str:
 def load_engine(model: str | Path | None = None, backend: str = "auto",
                 threads: int | None = None) -> EngineBase:
     """The engine that runs ``model`` with ``backend`` (see :func:`choose_backend`)."""
-    if not is_bundled_name(model) and not Path(model).exists():
+    if model is not None and not is_bundled_name(model) and not Path(model).exists():
         from faceattr.inference.base import bundled_models
 
         if Path(model).suffix or "/" in str(model) or "\\" in str(model):  # meant as a file

@@ -35,7 +35,7 @@ def is_bundled_name(model: str | Path | None) -> bool:
 
 def model_path(model: str | Path | None, backend: str = "onnx") -> Path:
     """The file for ``model``: a path, the name of a bundled model, or ``None`` (the default)."""
-    if not is_bundled_name(model):
+    if model is not None and not is_bundled_name(model):
         return Path(model)
     name = DEFAULT_MODEL if model is None else str(model)
     path = bundled_models(backend).get(name)

@@ -240,8 +240,8 @@ class PredictJob:
                     results.add(group)
                 else:
                     if self.summary:
-                        summary_rows += [p.row(attrs) for p in group]
-                    writer.write(group, out)
+                        summary_rows += [writer.row(p) for p in group]
+                    writer.write(group, out)  # type: ignore[arg-type]  # set when not resumable
             if out is not None:
                 writer.close(out)
             seconds = time.perf_counter() - started
@@ -287,7 +287,7 @@ def run_on_ray(files: list[Path], errors: list[str], output: Path | None, fmt: s
     if not output or fmt != "parquet":
         raise FaceAttrError("--ray writes Parquet: give --output DIR (and no other --format)")
     model = options.get("model")
-    if not is_bundled_name(model):
+    if model is not None and not is_bundled_name(model):
         options = {**options, "model": str(Path(model).resolve())}
     started = time.perf_counter()
     parts = predict_on_ray([str(f.resolve()) for f in files], output, options,

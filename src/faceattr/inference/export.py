@@ -15,6 +15,8 @@ import torch
 
 from faceattr.inference.base import model_path
 from faceattr.inference.onnx_engine import META_KEY
+from faceattr.models.ensemble import Ensemble, EnsembleConfig
+from faceattr.models.faceattr_net import FaceAttrNet
 from faceattr.models.modelfile import load_model
 
 
@@ -23,17 +25,17 @@ def export_onnx(model: str | Path | None, out: str | Path, opset: int = 17,
     import onnx
 
     src = model_path(model, "torch")
-    model, meta = load_model(src)
-    model.eval()  # exported as it is (PRESERVE): batch norm and dropout in inference mode
+    net, meta = load_model(src)
+    net.eval()  # exported as it is (PRESERVE): batch norm and dropout in inference mode
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     s = int(meta["input_size"])
-    graph = Outputs(model)
+    graph = Outputs(net)
     names = ["logits", *graph.extras]
     axes = {n: {0: "batch"} for n in ["images", *names]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(graph if graph.extras else model, (torch.zeros(1, 3, s, s),), str(out),
+        torch.onnx.export(graph if graph.extras else net, (torch.zeros(1, 3, s, s),), str(out),
                           input_names=["images"], output_names=names, opset_version=opset,
                           dynamo=False, dynamic_axes=axes,
                           training=torch.onnx.TrainingMode.PRESERVE)  # batch norm kept apart
@@ -52,13 +54,13 @@ class Outputs(torch.nn.Module):
     """The exported graph: ``logits`` (B, A, 2), then ``age`` (B, bins) and ``expression``
     (B, E) as probabilities when the model has those tasks."""
 
-    def __init__(self, model: torch.nn.Module) -> None:
+    def __init__(self, model: FaceAttrNet | Ensemble) -> None:
         super().__init__()
         self.model = model
         cfg = model.config
-        members = getattr(cfg, "members", None)
-        first = next((m for m in members if m.extra_tasks), None) if members else cfg
-        self.extras = list(first.extra_tasks) if first is not None else []
+        configs = cfg.members if isinstance(cfg, EnsembleConfig) else [cfg]
+        first = next((m for m in configs if m.extra_tasks), None)
+        self.extras: list[str] = list(first.extra_tasks) if first is not None else []
 
     def forward(self, x: torch.Tensor):
         if not self.extras:

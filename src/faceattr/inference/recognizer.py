@@ -101,10 +101,10 @@ class Recognizer:
     def frame(self, image: ImageInput) -> np.ndarray:
         """The canonical face square the model sees (of the widest face, with detection),
         as uint8 (S, S, 3)."""
-        got = self.pipeline.faces(image).usable
-        if not got:
+        got = self.pipeline.faces(image)
+        if not got.usable:
             raise FaceAttrError(f"{_describe(image, 0)}: no face found")
-        return got[largest([f.detection for f in got])].pixels if self.detector else got[0].pixels
+        return got.widest()
 
     def predict(self, image: ImageInput) -> Prediction:
         """Attributes of one image (with detection: of its largest face); raises
@@ -116,9 +116,8 @@ class Recognizer:
         if not usable:
             raise FaceAttrError(f"{res.source}: no face of at least "
                                 f"{self.pipeline.min_face:g} px found ({res.faces[0].skipped})")
-        if len(usable) == 1:
-            return usable[0]
-        return usable[largest([p.face for p in usable])]
+        detected = [p.face for p in usable if p.face is not None]
+        return usable[largest(detected)] if len(detected) == len(usable) > 1 else usable[0]
 
     def predict_faces(self, image: ImageInput) -> list[Prediction]:
         """One prediction per face found in ``image`` (needs ``detect=True``), left to right."""
@@ -242,7 +241,7 @@ class Recognizer:
               batch_size: int = 64) -> Iterator[Result]:
         """Run the network over the usable faces of ``batch`` (``batch_size`` faces a call);
         one result per input."""
-        good = [f.pixels for _, _, got in batch if not isinstance(got, str) for f in got.usable]
+        good = [sq for _, _, got in batch if not isinstance(got, str) for sq in got.squares()]
         scores = iter(self.engine.scores(np.stack(good), batch_size, mirror=self.mirror)
                       if good else [])
         for i, image, got in batch:

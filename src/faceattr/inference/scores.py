@@ -42,7 +42,9 @@ class Scores:
         return len(self.attributes)
 
     def __getitem__(self, rows: slice) -> Scores:
-        return Scores(*(None if v is None else v[rows] for v in self._fields()))
+        a, age, sd, ex = (None if v is None else v[rows] for v in self._fields())
+        assert a is not None
+        return Scores(a, age, sd, ex)
 
     def __iter__(self) -> Iterator[FaceScores]:
         for i in range(len(self)):
@@ -59,7 +61,9 @@ class Scores:
         if not parts:
             return cls(np.zeros((0, attributes), np.float32))
         cols = list(zip(*(p._fields() for p in parts)))
-        return cls(*(None if c[0] is None else np.concatenate(c) for c in cols))
+        a, age, sd, ex = (None if c[0] is None else np.concatenate(c) for c in cols)
+        assert a is not None
+        return cls(a, age, sd, ex)
 
 
 def age_from_distribution(p: np.ndarray, sd_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

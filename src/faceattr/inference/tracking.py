@@ -74,15 +74,15 @@ class Tracker:
             iou = iou_matrix(np.asarray(boxes, np.float64),
                              np.asarray([t.box for t in live], np.float64))
             while True:
-                i, j = np.unravel_index(np.argmax(iou), iou.shape)
+                i, j = (int(v) for v in np.unravel_index(np.argmax(iou), iou.shape))
                 if iou[i, j] < self.min_iou:
                     break
                 ids[i] = live[j].id
-                live[j].box, live[j].last = tuple(boxes[i]), time
+                live[j].box, live[j].last = boxes[i], time
                 iou[i, :], iou[:, j] = -1, -1
         for i, b in enumerate(boxes):
             if ids[i] < 0:
-                track = Track(self.next_id, tuple(b), time, time)
+                track = Track(self.next_id, b, time, time)
                 self.tracks.append(track)
                 ids[i] = track.id
                 self.next_id += 1

@@ -56,9 +56,9 @@ def track_summary(rec, name: str, track: Track) -> Prediction:
     mean age and the share of frames per expression."""
     from faceattr.inference.scores import FaceScores
 
-    age = track.age
-    sd = None if age is None else age[1]
-    scores = FaceScores(track.probabilities, None if age is None else age[0], sd,
+    age, probs = track.age, track.probabilities
+    assert probs is not None  # summaries are made of tracks with frames
+    scores = FaceScores(probs, None if age is None else age[0], None if age is None else age[1],
                         track.expression_share)
     return rec.prediction(name, scores, video=VideoPlace(track.first, None, track.id,
                                                          track.frames, track.last))

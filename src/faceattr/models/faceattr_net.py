@@ -18,15 +18,19 @@ class FaceAttrNet(nn.Module):
     gains their steps and :meth:`outputs` also gives their logits.
     """
 
+    order: torch.Tensor  # task steps in scanning order
+    inverse: torch.Tensor
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         self.backbone = Backbone(config.widths, config.depths, config.act, config.norm)
         c = self.backbone.out_channels
         t = len(config.task_names)
+        self.head: BiLSTMHead | FCHead
         if config.head == "bilstm":
             self.sequence = build_sequence(config.sequence, c, t, config.task_dim)
-            self.head: nn.Module = BiLSTMHead(config.task_dim, config.lstm_hidden, config.dropout)
+            self.head = BiLSTMHead(config.task_dim, config.lstm_hidden, config.dropout)
             features = 2 * config.lstm_hidden + c if config.extra_input == "scan" else c
         else:
             self.head = FCHead(c, config.num_tasks, config.dropout)
@@ -59,6 +63,7 @@ class FaceAttrNet(nn.Module):
             for name, head in self.extras.items():
                 out[name] = head(pooled)
             return out
+        assert isinstance(self.head, BiLSTMHead)
         steps, pooled = self.sequence(fmap)
         scanned = self.head.scan(steps[:, self.order])[:, self.inverse]  # back to task order
         out = {"logits": self.head.fc(self.head.drop(scanned[:, :a]))}

@@ -22,7 +22,7 @@ from faceattr.models.faceattr_net import FaceAttrNet
 FORMAT = "faceattr-model/1"
 
 
-def save_model(model: FaceAttrNet, path: str | Path, meta: dict[str, Any],
+def save_model(model: FaceAttrNet | Ensemble, path: str | Path, meta: dict[str, Any],
                dtype: torch.dtype | None = None) -> None:
     """Write weights + metadata atomically (temporary file, then rename).
 
@@ -70,7 +70,8 @@ def build(config: dict[str, Any]) -> FaceAttrNet | Ensemble:
     return FaceAttrNet(ModelConfig.from_dict(config))
 
 
-def load_model(path: str | Path, device: str = "cpu") -> tuple[FaceAttrNet, dict[str, Any]]:
+def load_model(path: str | Path, device: str = "cpu"
+               ) -> tuple[FaceAttrNet | Ensemble, dict[str, Any]]:
     """Rebuild the network from the metadata and load its weights (eval mode)."""
     path = Path(path)
     meta = read_metadata(path)

@@ -79,6 +79,18 @@ class PictureFaces:
         """The faces that get attributes."""
         return [f for f in self.faces if f.pixels is not None]
 
+    def squares(self) -> list[np.ndarray]:
+        """The canonical squares of the usable faces, in order."""
+        return [f.pixels for f in self.faces if f.pixels is not None]
+
+    def widest(self) -> np.ndarray:
+        """The square of the widest usable face (the only one, without detection)."""
+        usable = self.usable
+        detected = [f.detection for f in usable if f.detection is not None]
+        face = usable[largest(detected)] if len(detected) == len(usable) > 1 else usable[0]
+        assert face.pixels is not None  # usable
+        return face.pixels
+
 
 class FacePipeline:
     """Decode, detect, align and frame. Without a detector every picture is a face crop of
@@ -144,11 +156,8 @@ class FacePipeline:
         """The square of the widest usable face, or (no face) the picture framed by
         ``framing``; returns it and whether it fell back to the framing."""
         got = self.faces(source, name)
-        usable = got.usable
-        if self.detector is None:
-            return usable[0].pixels, False
-        if usable:
-            return usable[largest([f.detection for f in usable])].pixels, False
+        if got.usable:
+            return got.widest(), False
         if isinstance(source, (bytes, str, Path)):
             image = decode_reduced(source, name, short=self.framing.min_decode_side(self.size))[0]
         else:

@@ -81,6 +81,7 @@ def decode_reduced(source: str | Path | bytes, name: str | None = None, *,
     """Like :func:`decode`, reduced as far as JPEG ``draft`` allows while the shorter side stays
     at least ``short`` and the longer side at least ``long`` pixels; returns the picture and its
     scale (the full picture's width over the decoded one's: 1, 2, 4 or 8)."""
+    fp: Path | io.BytesIO
     if isinstance(source, bytes):
         name, fp = name or "upload", io.BytesIO(source)
     else:

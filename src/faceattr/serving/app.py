@@ -154,8 +154,8 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
                 found.append(rec.faces(data, name))
             except FaceAttrError as e:
                 found.append(e)
-        squares = [f.pixels for got in found if not isinstance(got, FaceAttrError)
-                   for f in got.usable]
+        squares = [sq for got in found if not isinstance(got, FaceAttrError)
+                   for sq in got.squares()]
         return found, batcher(np.stack(squares)) if squares else []
 
     @app.post("/v1/predict", response_model=PredictResponse, response_model_by_alias=True,

@@ -61,8 +61,8 @@ class CacheBatches:
                                    for c in caches]).astype(np.float32)
         e = max((c.targets["expression"].shape[1] for c in caches if "expression" in c.targets),
                 default=0)
-        votes = [c.targets.get("expression", np.zeros((len(c), e), np.float32)) for c in caches]
-        votes = np.concatenate(votes).astype(np.float32)
+        votes = np.concatenate([c.targets.get("expression", np.zeros((len(c), e), np.float32))
+                                for c in caches]).astype(np.float32)
         self.expression = votes / np.maximum(votes.sum(1, keepdims=True), 1e-9)
         self.soft = None
         if soft:
@@ -103,7 +103,7 @@ class CacheBatches:
         n = len(self._order())
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | dict[str, torch.Tensor]]]:
         order = self._order()
         gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch * 7919 + self.rank)
         stop = len(self) * self.batch_size

@@ -58,6 +58,9 @@ class MeanLoss(nn.Module):
 class PatentLoss(nn.Module):
     """The reconstructed dynamic multi-task loss (see the module docstring)."""
 
+    running: torch.Tensor
+    initialised: torch.Tensor
+
     def __init__(self, tasks: int, ema: float = 0.0, eps: float = 1e-6) -> None:
         super().__init__()
         self.ema, self.eps = ema, eps
@@ -177,6 +180,10 @@ def mixed_task_losses(outputs: dict[str, torch.Tensor], targets: dict[str, torch
 class MixedLoss(nn.Module):
     """The dynamic multi-task loss (``patent``) or the plain mean (``mean``) over attribute,
     age and expression tasks, each image contributing the tasks it has labels for (see above)."""
+
+    lam: torch.Tensor
+    ref: torch.Tensor
+    ref_count: torch.Tensor
 
     def __init__(self, kind: str, attributes: int, extras: int, extra_weight: float = 10.0,
                  sigma: float = 2.0, l1: float = 0.1) -> None:

@@ -62,9 +62,9 @@ def lr_at(step: int, total: int, t: TrainSettings) -> float:
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     """Exponential moving average of the weights; BatchNorm statistics are copied."""
     for e, p in zip(ema.parameters(), model.parameters()):
-        e.lerp_(p, 1.0 - decay)
-    for e, b in zip(ema.buffers(), model.buffers()):
-        e.copy_(b)
+        e.lerp_(p.detach(), 1.0 - decay)
+    for eb, b in zip(ema.buffers(), model.buffers()):
+        eb.copy_(b)
 
 
 def split_indices(n: int, val_fraction: float, seed: int, limit: int) -> tuple[np.ndarray, ...]:
@@ -172,8 +172,8 @@ class Run:
     prevalence: np.ndarray
     mcfg: ModelConfig
     model: torch.nn.Module  # what the optimiser steps (DDP-wrapped under torchrun)
-    raw_model: torch.nn.Module
-    eval_model: torch.nn.Module  # what is validated and saved (the EMA copy when enabled)
+    raw_model: FaceAttrNet
+    eval_model: FaceAttrNet  # what is validated and saved (the EMA copy when enabled)
     ema_model: torch.nn.Module | None
     loss_fn: torch.nn.Module
     opt: torch.optim.Optimizer
@@ -262,7 +262,8 @@ def setup(cfg: dict[str, Any], out: Path, resume: bool) -> Run:
         if s.data.val_limit:
             val_idx = val_idx[np.random.default_rng(s.train.seed).permutation(len(val_idx))[
                 :s.data.val_limit]]
-    common = {"batch_size": s.train.batch_size, "seed": s.train.seed, "device": device}
+    common: dict[str, Any] = {"batch_size": s.train.batch_size, "seed": s.train.seed,
+                              "device": device}
     train_batches = CacheBatches(caches, train_idx, shuffle=True, drop_last=True,
                                  augment_cfg=AugmentConfig(**asdict(s.augment)), rank=rank,
                                  world=world, soft=s.data.soft, soft_weight=s.loss.distill,
@@ -306,7 +307,7 @@ def setup(cfg: dict[str, Any], out: Path, resume: bool) -> Run:
         state = load_checkpoint(out / "last.ckpt", modules, opt)
     elif (out / "last.ckpt").exists():
         raise FaceAttrError(f"{out} already holds a run; use --resume or another --out")
-    wrapped = model
+    wrapped: torch.nn.Module = model
     if world > 1:
         wrapped = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[local_rank] if device.type == "cuda" else None)
@@ -353,8 +354,9 @@ def train_epoch(run: Run, epoch: int, skip: int, deadline: float | None, val_sec
         loss.backward()
         if run.world > 1:  # the loss's own parameters (uncertainty weights) sit outside DDP
             for p in run.loss_fn.parameters():
-                dist.all_reduce(p.grad)
-                p.grad /= run.world
+                if p.grad is not None:
+                    dist.all_reduce(p.grad)
+                    p.grad /= run.world
         run.opt.step()
         if run.ema_model is not None:
             step = run.state["step"]

@@ -31,7 +31,9 @@ class DetectedFace:
 
     def scaled(self, factor: float) -> DetectedFace:
         """The same face in a picture ``factor`` times larger."""
-        return DetectedFace(tuple(v * factor for v in self.box), self.landmarks * factor,
+        x0, y0, x1, y1 = self.box
+        return DetectedFace((x0 * factor, y0 * factor, x1 * factor, y1 * factor),
+                            self.landmarks * factor,
                             self.score, self.angle, self.skipped, dict(self.extra))
 
     def to_dict(self) -> dict:
