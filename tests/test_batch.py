@@ -139,28 +139,34 @@ def test_parquet_and_mismatched_outputs(collection, tmp_path, capsys):
 @pytest.mark.distributed
 @pytest.mark.slow
 def test_ray_gives_the_single_process_results(collection, tmp_path):
-    """``--ray`` on a local Ray instance with 2 CPUs: the same rows as one process, 200 images."""
+    """``--ray`` on a local Ray instance with 2 CPUs: the same rows as one process, 200 images
+    and a broken one (its row carries the error, and both exit with 1)."""
     pytest.importorskip("ray")
     import pyarrow.parquet as pq
 
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg")
     files = sorted((collection / "a").glob("*.jpg"))[:100] + sorted(
-        (collection / "b").glob("*.jpg"))[:100]
+        (collection / "b").glob("*.jpg"))[:100] + [broken]
     listing = tmp_path / "files.txt"
     listing.write_text("\n".join(str(f.resolve()) for f in files))
     single, on_ray = tmp_path / "single", tmp_path / "ray"
     assert main(["predict", "--files-from", str(listing), "--no-detect", "--format", "parquet",
-                 "--output", str(single)]) == 0
+                 "--output", str(single)]) == 1
     code = ("import ray, sys; ray.init(num_cpus=2, log_to_driver=False, configure_logging=False)"
             "\nfrom faceattr.cli import main\n"
             f"sys.exit(main(['predict', '--files-from', {str(listing)!r}, '--no-detect', "
             f"'--ray', '--output', {str(on_ray)!r}]))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        timeout=900, env={**os.environ, "RAY_AUTH_MODE": "disabled"})
-    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert "1 of 201 inputs failed" in r.stderr
     a = {row["file"]: row for row in pq.read_table(single).to_pylist()}
     b = {row["file"]: row for row in pq.read_table(on_ray).to_pylist()}
-    assert a.keys() == b.keys() and len(a) == 200
+    assert a.keys() == b.keys() and len(a) == 201
+    assert "broken.jpg" in b[str(broken.resolve())]["error"]
     for f, row in a.items():
         other = b[f]
         assert all(row[k] == other[k] for k in row if not k.endswith("_prob"))
-        assert all(abs(row[k] - other[k]) <= 1e-5 for k in row if k.endswith("_prob"))
+        assert all(abs(row[k] - other[k]) <= 1e-5 for k in row
+                   if k.endswith("_prob") and row[k] is not None)

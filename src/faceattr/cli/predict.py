@@ -62,7 +62,6 @@ def run(args: argparse.Namespace) -> int:
         expand_inputs,
         read_files_from,
         run_on_ray,
-        run_settings,
     )
 
     paths = list(args.paths) + (read_files_from(args.files_from) if args.files_from else [])
@@ -90,16 +89,14 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         print("error: no image files to read", file=sys.stderr)
         return 2
-    detect = not args.no_detect and args.framing is None
-    options = {"model": args.model, "framing": args.framing, "threshold": args.threshold,
-               "mirror": args.mirror, "backend": args.backend, "detect": detect,
-               **detection_kwargs(args)}
-    if args.ray is not None:
-        return run_on_ray(files, errors, args.output, fmt, options, args.ray,
-                          args.batch_size, args.overwrite)
-    from faceattr.inference.recognizer import Recognizer
+    from faceattr.inference.options import PredictOptions
 
-    rec = Recognizer(**options, threshold_name="--threshold")
+    options = PredictOptions(model=args.model, framing=args.framing, threshold=args.threshold,
+                             mirror=args.mirror, backend=args.backend,
+                             detect=not args.no_detect and args.framing is None, fps=args.fps,
+                             batch_size=args.batch_size, **detection_kwargs(args))
+    if args.ray is not None:
+        return run_on_ray(files, errors, args.output, fmt, options, args.ray, args.overwrite)
+    rec = options.recognizer(threshold_name="--threshold")
     return PredictJob(rec, files, errors, fmt, args.output, args.overwrite, args.annotate,
-                      args.summary, args.batch_size,
-                      run_settings(rec, args.threshold, args.detector_score), args.fps).run()
+                      args.summary, options).run()

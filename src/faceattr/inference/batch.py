@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from faceattr.errors import FaceAttrError
+from faceattr.inference.options import PredictOptions
 from faceattr.outputs import format_class, implied_format, suffixes
 
 
@@ -143,17 +143,6 @@ def whole_output(path: Path) -> Iterator[TextIO]:
     os.replace(tmp, path)
 
 
-def run_settings(rec, threshold: str, detector_score: float | None) -> dict[str, Any]:
-    """What makes two runs' results comparable (recorded beside a resumable output)."""
-    digest = hashlib.sha256(rec.engine.path.read_bytes()).hexdigest()[:16]
-    return {"model": rec.engine.path.name, "model_sha256": digest,
-            "backend": type(rec.engine).__name__, "threshold": str(threshold),
-            "mirror": bool(rec.mirror),
-            "detect": rec.detector.name if rec.detector is not None else False,
-            "min_face": rec.pipeline.min_face, "detector_score": detector_score,
-            "framing": rec.framing.name}
-
-
 def print_prevalence(rows, attributes: list[str]) -> None:
     """``--summary``: the share of faces where each attribute is decided present."""
     present = np.zeros(len(attributes))
@@ -182,9 +171,11 @@ class PredictJob:
     overwrite: bool = False
     annotate: Path | None = None
     summary: bool = False
-    batch_size: int = 64
-    settings: dict[str, Any] = field(default_factory=dict)
-    fps: float = 5.0  # videos: frames sampled per second
+    options: PredictOptions = field(default_factory=PredictOptions)
+
+    @property
+    def batch_size(self) -> int:
+        return self.options.batch_size
 
     def run(self) -> int:
         """Predict, write, summarise; the exit status (1 if any input failed)."""
@@ -202,7 +193,8 @@ class PredictJob:
                 from faceattr.outputs.resumable import ResultsFile
 
                 results = stack.enter_context(ResultsFile(
-                    self.output, self.fmt, attrs, self.settings, overwrite=self.overwrite,
+                    self.output, self.fmt, attrs, self.options.record(rec),
+                    overwrite=self.overwrite,
                     expressions=rec.expressions, age=rec.has_age))
                 for what in results.dropped:
                     note(f"note: {self.output}: dropped {what}; its inputs are done again")
@@ -275,24 +267,26 @@ class PredictJob:
 
         yield from self.rec.iter_predict(photos, batch_size=self.batch_size)
         for v in videos:
-            yield video_result(self.rec, v, self.fps, self.batch_size)
+            yield video_result(self.rec, v, self.options.fps, self.batch_size)
 
 
 def run_on_ray(files: list[Path], errors: list[str], output: Path | None, fmt: str,
-               options: dict[str, Any], address: str, batch_size: int, overwrite: bool) -> int:
-    """``predict --ray``: the job on a Ray cluster (or a local instance), Parquet out."""
+               options: PredictOptions, address: str, overwrite: bool) -> int:
+    """``predict --ray``: the job on a Ray cluster (or a local instance), Parquet out; the exit
+    status is 1 when any input failed (there, or before reading)."""
     from faceattr.inference.base import is_bundled_name
     from faceattr.inference.distributed import predict_on_ray
 
     if not output or fmt != "parquet":
         raise FaceAttrError("--ray writes Parquet: give --output DIR (and no other --format)")
-    model = options.get("model")
-    if model is not None and not is_bundled_name(model):
-        options = {**options, "model": str(Path(model).resolve())}
+    if options.model is not None and not is_bundled_name(options.model):
+        options = options.with_(model=str(Path(options.model).resolve()))
     started = time.perf_counter()
-    parts = predict_on_ray([str(f.resolve()) for f in files], output, options,
-                           None if address == "local" else address, batch_size, overwrite)
+    parts, failed = predict_on_ray([str(f.resolve()) for f in files], output, options,
+                                   None if address == "local" else address, overwrite)
     seconds = time.perf_counter() - started
-    note(f"done on Ray: {len(files)} images in {parts} Parquet parts under {output}, "
-         f"{len(files) / seconds:.0f} images/s")
-    return 1 if errors else 0
+    note(f"done on Ray: {len(files)} inputs in {parts} Parquet parts under {output}, "
+         f"{len(files) / seconds:.0f} inputs/s; {failed} failed")
+    if failed:
+        note(f"{failed} of {len(files)} inputs failed (their rows carry the error)")
+    return 1 if errors or failed else 0

@@ -9,36 +9,41 @@ the same paths (a shared file system) and write the output folder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from faceattr.errors import FaceAttrError
+from faceattr.inference.options import PredictOptions
 
 
 class _Predictor:
     """A Ray Data actor: one Recognizer per actor, reused for every batch it is given."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        from faceattr.inference.recognizer import Recognizer
-
-        self.rec = Recognizer(**options, threads=1)
+    def __init__(self, options: PredictOptions) -> None:
+        self.rec = options.recognizer(threads=1)
+        self.options = options
 
     def __call__(self, batch):
         import pyarrow as pa
 
+        from faceattr.inference.video import video_result
         from faceattr.outputs.parquet import parquet_schema
+        from faceattr.preprocess.video import is_video_name
 
         rec = self.rec
         extras = (rec.attributes, rec.expressions, rec.has_age)
-        results = rec.predict_batch([str(f) for f in batch["file"].to_pylist()], workers=1)
-        rows = [p.row(*extras) for res in results for p in res.predictions()]
+        paths = [str(f) for f in batch["file"].to_pylist()]
+        photos = [p for p in paths if not is_video_name(p)]
+        results = {r.source: r for r in rec.predict_batch(photos, workers=1)}
+        for v in (p for p in paths if is_video_name(p)):  # a video is one input, all its frames
+            results[v] = video_result(rec, Path(v), self.options.fps, self.options.batch_size)
+        rows = [p.row(*extras) for path in paths for p in results[path].predictions()]
         return pa.Table.from_pylist(rows, schema=parquet_schema(*extras))
 
 
-def predict_on_ray(files: list[str], output: Path, options: dict[str, Any],
-                   address: str | None = None, batch_size: int = 64,
-                   overwrite: bool = False) -> int:
+def predict_on_ray(files: list[str], output: Path, options: PredictOptions,
+                   address: str | None = None, overwrite: bool = False) -> tuple[int, int]:
     """Predict ``files`` on Ray (``address``: a cluster, ``None``: a local instance); write
-    Parquet parts to ``output``; returns the number of part files written."""
+    Parquet parts to ``output``; returns the number of part files written and of inputs that
+    failed. A local instance is shut down at the end."""
     try:
         import ray
     except ImportError:
@@ -51,8 +56,20 @@ def predict_on_ray(files: list[str], output: Path, options: dict[str, Any],
             raise FaceAttrError(f"{output} exists; pass --overwrite to replace it, or choose "
                                 "another --output")
         shutil.rmtree(output)
+    started = not ray.is_initialized()
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
              configure_logging=False)
+    try:
+        return _run(ray, files, output, options)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _run(ray, files: list[str], output: Path, options: PredictOptions) -> tuple[int, int]:
+    import pyarrow.parquet as pq
+
+    batch_size = options.batch_size
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
@@ -61,4 +78,7 @@ def predict_on_ray(files: list[str], output: Path, options: dict[str, Any],
     rows = ds.map_batches(_Predictor, fn_constructor_args=(options,), batch_size=batch_size,
                           batch_format="pyarrow", concurrency=max(1, cpus - 1), num_cpus=1)
     rows.write_parquet(str(output.resolve()))
-    return sum(1 for _ in output.glob("*.parquet"))
+    parts = sorted(output.glob("*.parquet"))
+    errors = [e for p in parts for e in pq.read_table(p, columns=["file", "error"]).to_pylist()
+              if e["error"] is not None]
+    return len(parts), len({e["file"] for e in errors})

@@ -69,6 +69,18 @@ class Recognizer:
         self.thresholds = self.engine.thresholds(str(threshold), threshold_name)
         self.mirror = mirror
 
+    def close(self) -> None:
+        """Stop the recognizer's decoding threads (a later call starts them again)."""
+        pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            pool.shutdown(wait=True)
+
+    def __enter__(self) -> Recognizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def grey_unreliable(self) -> list[str]:
         """The attributes this model gets wrong on black-and-white faces: the model file's

@@ -9,6 +9,7 @@ queue and get 503 when it is full.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -23,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from faceattr import __version__
 from faceattr.errors import FaceAttrError, ImageTooLarge, UnreadableImage
-from faceattr.inference.recognizer import Recognizer
+from faceattr.inference.options import PredictOptions
 from faceattr.preprocess.detectors import DEFAULT_DETECTOR
 from faceattr.preprocess.faces import MIN_FACE, PictureFaces
 from faceattr.results import SCHEMA_VERSION
@@ -110,16 +111,29 @@ def http_status(error: FaceAttrError) -> int:
 def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 64,
                max_upload_bytes: int = MAX_UPLOAD_BYTES, detector: str = DEFAULT_DETECTOR,
                min_face: float = MIN_FACE, detector_score: float | None = None,
-               detect_size: int | None = None, detect: bool = True) -> FastAPI:
-    """Build the application around one loaded model and face detector."""
-    rec = Recognizer(model, detect=detect, detector=detector, min_face=min_face,
-                     detector_score=detector_score, detect_size=detect_size)
+               detect_size: int | None = None, detect: bool = True,
+               options: PredictOptions | None = None) -> FastAPI:
+    """Build the application around one loaded model and face detector (``options``, when
+    given, instead of the separate model and detection arguments; a request sets its own
+    threshold). Its thread pool, batcher and recognizer stop when the application does."""
+    options = options or PredictOptions(model=None if model is None else str(model),
+                                        detect=detect, detector=detector, min_face=min_face,
+                                        detector_score=detector_score, detect_size=detect_size)
+    rec = options.recognizer()
     thresholds = {mode: rec.engine.thresholds(mode) for mode in ("0.5", "tuned")}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infer")
     batcher = MicroBatcher(rec.engine)  # concurrent requests share network calls
     slots = asyncio.Semaphore(workers + queue)
     model_name = rec.engine.path.name
-    app = FastAPI(title="faceattr", version=__version__,
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        pool.shutdown(wait=True, cancel_futures=True)
+        batcher.close()
+        rec.close()
+
+    app = FastAPI(title="faceattr", version=__version__, lifespan=lifespan,
                   description="Face attribute recognition: CNN + bidirectional LSTM.")
     static = resources.files("faceattr").joinpath("serving/static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

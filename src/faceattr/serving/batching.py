@@ -23,9 +23,16 @@ class MicroBatcher:
 
     def __init__(self, engine: EngineBase, max_faces: int = 64, wait_ms: float = 4.0) -> None:
         self.engine, self.max_faces, self.wait = engine, max_faces, wait_ms / 1000
-        self._queue: queue.Queue[tuple[np.ndarray, Future]] = queue.Queue()
+        self._queue: queue.Queue[tuple[np.ndarray, Future] | None] = queue.Queue()
         self.calls = 0  # network calls made (for tests and curiosity)
-        threading.Thread(target=self._run, name="batcher", daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the runner thread (after the calls already queued)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=10)
 
     def __call__(self, squares: np.ndarray) -> Scores:
         if len(squares) == 0:
@@ -36,13 +43,20 @@ class MicroBatcher:
 
     def _run(self) -> None:
         while True:
-            items = [self._queue.get()]
-            n = len(items[0][0])
+            first = self._queue.get()
+            if first is None:  # close()
+                return
+            items = [first]
+            n = len(first[0])
             deadline = time.monotonic() + self.wait
+            stop = False
             while n < self.max_faces:
                 try:
                     item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
+                    break
+                if item is None:  # close(): answer what came before it, then stop
+                    stop = True
                     break
                 items.append(item)
                 n += len(item[0])
@@ -51,9 +65,13 @@ class MicroBatcher:
             except Exception as e:  # handed to every waiting request
                 for _, done in items:
                     done.set_exception(e)
+                if stop:
+                    return
                 continue
             self.calls += 1
             start = 0
             for sq, done in items:
                 done.set_result(probs[start:start + len(sq)])
                 start += len(sq)
+            if stop:
+                return
