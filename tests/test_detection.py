@@ -52,8 +52,8 @@ def test_registry_errors_name_the_culprit():
         create_detector("yunet", score=1.5)
 
 
-def test_a_new_detector_is_one_file(tmp_path, monkeypatch):
-    """A module dropped into the package's path is a detector by its name, nothing else to edit."""
+def test_a_new_detector_is_one_file_and_one_line(tmp_path, monkeypatch):
+    """A module with one Detector, registered by its name, is a detector everywhere."""
     (tmp_path / "centre.py").write_text(textwrap.dedent('''
         import numpy as np
         from faceattr.preprocess.detectors.base import DetectedFace, Detector
@@ -71,7 +71,9 @@ def test_a_new_detector_is_one_file(tmp_path, monkeypatch):
                 pts = np.array([box[0], box[1]]) + YUNET_TEMPLATE * (w / 2)
                 return [DetectedFace(box, pts, 1.0)]
     '''))
-    monkeypatch.setattr(detectors, "__path__", [*detectors.__path__, str(tmp_path)])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(detectors.DETECTORS, "_entries", {**detectors.DETECTORS._entries,
+                                                          "centre": "centre:Centre"})
     assert "centre" in detector_names()
     got = Recognizer(detector="centre").predict_faces(FILES[0])
     assert len(got) == 1 and got[0].face.score == 1.0 and len(got[0].probabilities) == 40

@@ -19,7 +19,7 @@ from faceattr.inference.base import EngineBase
 from faceattr.inference.calibration import apply_temperatures
 from faceattr.preprocess.detectors import DEFAULT_DETECTOR
 from faceattr.preprocess.faces import frame_files
-from faceattr.workers import process_pool
+from faceattr._workers import process_pool
 
 
 def _bar(results, chunks: list[list[str]], progress: bool, what: str):

@@ -1,31 +1,37 @@
 """Output formats behind one registry: ``--format NAME`` or the ``--output`` file's suffix.
 
-Each format is one module of this package with one :class:`OutputFormat` subclass (its ``name``
-is the format's name): adding a format is adding a file. ``resumable.py`` holds what every
-resumable format shares (the settings record, the lock, recovery on damage).
+Each format is one module of this package with one :class:`OutputFormat` subclass, listed by
+name in :data:`FORMATS` (one line); a program adds its own with ``FORMATS.register(cls)``.
+``resumable.py`` holds what every resumable format shares (the settings record, the lock,
+recovery on damage).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from faceattr import registry
+from faceattr._registry import Registry
 from faceattr.outputs.base import OutputFormat, columns, safe_name
 
-__all__ = ["OutputFormat", "columns", "format_class", "format_names", "implied_format",
-           "safe_name"]
+__all__ = ["FORMATS", "OutputFormat", "columns", "format_class", "format_names",
+           "implied_format", "safe_name"]
 
-_NOT_FORMATS = {"base", "resumable"}
+FORMATS: Registry[OutputFormat] = Registry("output format", OutputFormat, {
+    "table": "faceattr.outputs.table:Table",
+    "jsonl": "faceattr.outputs.jsonl:Jsonl",
+    "csv": "faceattr.outputs.csv:Csv",
+    "parquet": "faceattr.outputs.parquet:Parquet",
+})
 
 
 def format_names() -> list[str]:
-    """The registered formats (one per module of this package)."""
-    return registry.names(__path__, _NOT_FORMATS)
+    """The registered formats."""
+    return FORMATS.names()
 
 
 def format_class(name: str) -> type[OutputFormat]:
     """The :class:`OutputFormat` subclass registered as ``name``."""
-    return registry.lookup(__name__, name, OutputFormat, format_names(), "output format")
+    return FORMATS.get(name)
 
 
 def implied_format(path: Path) -> str | None:

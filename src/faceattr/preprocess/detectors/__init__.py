@@ -1,8 +1,9 @@
 """Face detectors behind one registry: ``create_detector("yunet")``, ``--detector NAME``.
 
-Each detector is one module of this package with one :class:`Detector` subclass (its ``name`` is
-its registry name): adding a detector is adding a file. Modules are imported only when their
-detector is asked for, so a detector whose library is missing costs nothing until it is used.
+Each detector is one module of this package with one :class:`Detector` subclass, listed by name
+in :data:`DETECTORS` (one line); a program adds its own with ``DETECTORS.register(cls)``.
+Modules are imported only when their detector is asked for, so a detector whose library is
+missing costs nothing until it is used.
 """
 
 from __future__ import annotations
@@ -10,25 +11,28 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from faceattr import registry
+from faceattr._registry import Registry
 from faceattr.errors import FaceAttrError
 from faceattr.preprocess.detectors.base import DetectedFace, Detector, largest, nms
 
-__all__ = ["DEFAULT_DETECTOR", "DetectedFace", "Detector", "create_detector", "detector_names",
-           "largest", "nms"]
+__all__ = ["DEFAULT_DETECTOR", "DETECTORS", "DetectedFace", "Detector", "create_detector",
+           "detector_names", "largest", "nms"]
 
 DEFAULT_DETECTOR = "yunet"
-_NOT_DETECTORS = {"base"}
+DETECTORS: Registry[Detector] = Registry("detector", Detector, {
+    "yunet": "faceattr.preprocess.detectors.yunet:YuNet",
+    "hog": "faceattr.preprocess.detectors.hog:Hog",
+})
 
 
 def detector_names() -> list[str]:
-    """The registered detector names (one per module of this package)."""
-    return registry.names(__path__, _NOT_DETECTORS)
+    """The registered detector names."""
+    return DETECTORS.names()
 
 
 def detector_class(name: str) -> type[Detector]:
     """The :class:`Detector` subclass registered as ``name``."""
-    return registry.lookup(__name__, name, Detector, detector_names(), "detector")
+    return DETECTORS.get(name)
 
 
 def create_detector(name: str | Detector | None = None, **options: Any) -> Detector:
