@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from faceattr._workers import process_pool
 from faceattr.data.dataset import Dataset
 from faceattr.errors import FaceAttrError
 from faceattr.preprocess.faces import frame_files
 from faceattr.storage.shards import source_stat
-from faceattr._workers import process_pool
 
 FORMAT = "faceattr-cache/1"
 PENDING, CACHED, FAILED = 0, 1, 2

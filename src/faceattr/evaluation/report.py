@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from faceattr._workers import process_pool
 from faceattr.data.dataset import Dataset
 from faceattr.errors import FaceAttrError
 from faceattr.evaluation.calibration import ece, reliability
@@ -19,7 +20,6 @@ from faceattr.inference.base import EngineBase
 from faceattr.inference.calibration import apply_temperatures
 from faceattr.preprocess.detectors import DEFAULT_DETECTOR
 from faceattr.preprocess.faces import frame_files
-from faceattr._workers import process_pool
 
 
 def _bar(results, chunks: list[list[str]], progress: bool, what: str):
