@@ -327,6 +327,7 @@ def test_broken_pipe_exits_quietly(tmp_path):
     err = p.stderr.read().decode()
     p.wait(timeout=300)
     assert "Traceback" not in err and "error" not in err.lower()
+    assert p.returncode == 141  # 128 + SIGPIPE, as a shell pipeline's reader expects
 
 
 @pytest.mark.slow

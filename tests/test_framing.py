@@ -115,7 +115,16 @@ def test_border_augmentation_blanks_like_the_tight_crop():
     x0, y0, x1, y1 = (round(c * 64) for c in get_framing("celeba-crop108").coverage())
     assert (out[0, :, y0:y1, x0:x1] == 0.9).all()
     assert (out[0, :, :y0] == FILL[0] / 255).all() and (out[0, :, :, x1:] == FILL[0] / 255).all()
-    # border=0 draws nothing extra: the same generator state gives the same augmentation
-    a = augment(x, AugmentConfig(border=0.0), torch.Generator().manual_seed(1))
-    b = augment(x, AugmentConfig(), torch.Generator().manual_seed(1))
-    assert torch.equal(a, b)
+    # through augment(), every other augmentation off: border=0 leaves every face as it was,
+    # border=1 blanks every one exactly as blank_border does
+    plain = AugmentConfig(flip=0, scale=0, shift=0, rotate=0, brightness=0, contrast=0,
+                          saturation=0, grey=0, border=0.0)
+    assert torch.allclose(augment(x, plain, torch.Generator().manual_seed(1)), x, atol=1e-6)
+    every = AugmentConfig(**{**plain.__dict__, "border": 1.0})
+    blanked = augment(x, every, torch.Generator().manual_seed(1))
+    assert torch.allclose(blanked, blank_border(x, torch.ones(4, dtype=torch.bool)), atol=1e-6)
+    # the training default blanks about 30% (default.toml and the settings agree)
+    half = AugmentConfig(**{**plain.__dict__, "border": AugmentConfig().border})
+    x = torch.full((400, 3, 64, 64), 0.9)
+    hit = (augment(x, half, torch.Generator().manual_seed(2))[:, 0, 0, 0] != 0.9).float().mean()
+    assert AugmentConfig().border == 0.3 and 0.22 < hit < 0.38

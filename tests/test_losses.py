@@ -69,6 +69,15 @@ def test_mean_and_uncertainty():
     logits, labels = batch(1)
     lm, a = MeanLoss()(logits, labels)
     assert torch.allclose(lm, a.mean())
-    lu, _ = UncertaintyLoss(40)(logits, labels)  # log-variances start at 0: plain mean
+    u = UncertaintyLoss(40)
+    lu, _ = u(logits, labels)  # log-variances start at 0: plain mean
     assert torch.allclose(lu, lm)
+    # away from 0 the formula, term by term: exp(-s) a + s / 2; a sign flip in either fails
+    with torch.no_grad():
+        u.log_var.copy_(torch.linspace(-1.0, 1.5, 40))
+    lu, a = u(logits, labels)
+    s = u.log_var.detach()
+    assert torch.allclose(lu, (torch.exp(-s) * a + 0.5 * s).mean())
+    lu.backward()  # d/ds_j = (-exp(-s_j) a_j + 1/2) / T
+    assert torch.allclose(u.log_var.grad, (-torch.exp(-s) * a.detach() + 0.5) / 40, atol=1e-6)
     assert isinstance(build_loss("patent", 40, 0.9), PatentLoss)

@@ -50,6 +50,25 @@ def test_tracks_keep_their_id_and_new_faces_get_new_ones(clip, preds):
     assert set(by_id) == {0, 1, 2}
 
 
+def test_tracker_matches_by_overlap_and_time_gap_each_on_its_own():
+    from faceattr.inference.tracking import Tracker
+
+    box = (0.0, 0.0, 100.0, 100.0)
+
+    def shifted(iou):  # a box of the same size overlapping `box` by exactly `iou`
+        dx = 100 * (1 - iou) / (1 + iou)
+        return (dx, 0.0, 100 + dx, 100.0)
+
+    for iou, gap, same in [(0.35, 0.5, True), (0.25, 0.5, False),  # overlap alone decides
+                           (0.9, 0.9, True), (0.9, 1.1, False)]:  # the time gap alone decides
+        t = Tracker(min_iou=0.3, max_gap=1.0)
+        first = t.update(0.0, [box])
+        assert (t.update(gap, [shifted(iou)]) == first) is same, (iou, gap)
+    t = Tracker()
+    assert t.update(0.0, [box, (300.0, 0.0, 400.0, 100.0)]) == [0, 1]
+    assert t.update(0.2, [(305.0, 0.0, 405.0, 100.0), (2.0, 0.0, 102.0, 100.0)]) == [1, 0]
+
+
 def test_track_probabilities_are_the_mean_of_its_frames(preds):
     import numpy as np
 

@@ -8,6 +8,14 @@ from faceattr.celeba import CELEBA_ATTRIBUTES, GROUPED_ORDER
 from faceattr.errors import FaceAttrError
 
 
+# The choices of the architecture's string settings (checked here and by the config file's
+# typed settings, training/settings.py).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "act": ("prelu", "relu"), "norm": ("batch", "group"), "sequence": ("attention", "linear"),
+    "head": ("bilstm", "fc"), "extra_input": ("scan", "pooled")}
+AGE_BINS = 101  # ages 0..100: the age head's bins when the training data has ages
+
+
 @dataclass
 class ModelConfig:
     """Architecture of :class:`~faceattr.models.FaceAttrNet`.
@@ -88,9 +96,7 @@ class ModelConfig:
         if unknown:
             raise FaceAttrError(f"unknown model settings: {', '.join(sorted(unknown))}")
         cfg = cls(**d)
-        for name, allowed in [("act", ("prelu", "relu")), ("norm", ("batch", "group")),
-                              ("sequence", ("attention", "linear")),
-                              ("head", ("bilstm", "fc")), ("extra_input", ("scan", "pooled"))]:
+        for name, allowed in CHOICES.items():
             if getattr(cfg, name) not in allowed:
                 raise FaceAttrError(f"model.{name} must be one of {allowed}")
         if cfg.age_bins < 0 or cfg.age_bins == 1:

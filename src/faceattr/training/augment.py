@@ -6,28 +6,18 @@ Reproducible: every random draw comes from the ``torch.Generator`` passed in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 
 from faceattr.preprocess.framing import FILL, get_framing
+from faceattr.training.settings import AugmentSettings
 
 # The source whose images cover only part of the canonical square (framings.toml).
 PARTIAL_FRAMING = "celeba-crop108"
 
 
-@dataclass(frozen=True)
-class AugmentConfig:
-    flip: float = 0.5  # probability of a horizontal flip
-    scale: float = 0.08  # zoom factor drawn from [1 - scale, 1 + scale]
-    shift: float = 0.06  # shift drawn from [-shift, shift] of the side
-    rotate: float = 8.0  # degrees
-    brightness: float = 0.25
-    contrast: float = 0.25
-    saturation: float = 0.25
-    border: float = 0.0  # probability of blanking what the tight 108 crop leaves out
-    grey: float = 0.0  # probability of turning the face into greyscale (a black-and-white photo)
+# The augmentation settings are defined once, with their bounds, in training/settings.py.
+AugmentConfig = AugmentSettings
 
 
 def augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:

@@ -12,6 +12,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from faceattr.errors import FaceAttrError
+from faceattr.models.config import AGE_BINS, CHOICES, ModelConfig
 
 
 def setting(default: Any, *, lo: float | None = None, hi: float | None = None,
@@ -36,22 +37,28 @@ class DataSettings:
     soft: str = setting("")  # distillation: the name of the soft targets beside each train cache
 
 
+_M = ModelConfig()  # the architecture's defaults are defined once, in models/config.py
+
+
 @dataclass
 class ModelSettings:
-    input_size: int = setting(64, lo=16)
-    widths: list[int] = setting([32, 64, 128, 256])
-    depths: list[int] = setting([1, 1, 2, 1])
-    act: str = setting("prelu", choices=("prelu", "relu"))
-    norm: str = setting("batch", choices=("batch", "group"))
-    sequence: str = setting("attention", choices=("attention", "linear"))
-    task_dim: int = setting(64, lo=1)
-    head: str = setting("bilstm", choices=("bilstm", "fc"))
-    lstm_hidden: int = setting(64, lo=1)
-    dropout: float = setting(0.2, lo=0, below=1)
-    order: str | list[str] = setting("grouped")
-    age_bins: int = setting(101, lo=2)  # with age data: P(age = 0..age_bins-1 years)
-    extra_hidden: int = setting(128, lo=1)  # hidden width of the age and expression heads
-    extra_input: str = setting("scan", choices=("scan", "pooled"))
+    """:class:`~faceattr.models.config.ModelConfig` as the config file sets it: its fields
+    and defaults, with bounds (the attributes and expressions come from the data)."""
+
+    input_size: int = setting(_M.input_size, lo=16)
+    widths: list[int] = setting(_M.widths)
+    depths: list[int] = setting(_M.depths)
+    act: str = setting(_M.act, choices=CHOICES["act"])
+    norm: str = setting(_M.norm, choices=CHOICES["norm"])
+    sequence: str = setting(_M.sequence, choices=CHOICES["sequence"])
+    task_dim: int = setting(_M.task_dim, lo=1)
+    head: str = setting(_M.head, choices=CHOICES["head"])
+    lstm_hidden: int = setting(_M.lstm_hidden, lo=1)
+    dropout: float = setting(_M.dropout, lo=0, below=1)
+    order: str | list[str] = setting(_M.order)
+    age_bins: int = setting(AGE_BINS, lo=2)  # with age data: P(age = 0..age_bins-1 years)
+    extra_hidden: int = setting(_M.extra_hidden, lo=1)
+    extra_input: str = setting(_M.extra_input, choices=CHOICES["extra_input"])
 
 
 @dataclass
