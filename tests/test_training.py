@@ -278,3 +278,18 @@ def test_distillation_trains_on_soft_targets(tiny_cache, tmp_path, capsys):
     with pytest.raises(FaceAttrError, match="no soft targets at"):
         train(load_config(None, [*TINY_TRAIN, f'data.train=["{cache}"]', 'data.soft="nope"']),
               tmp_path / "other", progress=False)
+
+
+def test_trained_model_metadata_is_the_one_record(tiny_model):
+    """``faceattr train`` writes the typed record, calibration fitted in the one place: a
+    trained model gets its grey-unreliable list too (a list, maybe empty) and the val ECE."""
+    from faceattr.models.metadata import ModelMeta
+    from faceattr.models.modelfile import read_metadata
+
+    meta = read_metadata(tiny_model)
+    record = ModelMeta.from_dict(meta)
+    assert isinstance(meta["grey_unreliable"], list) and "calibration" in meta
+    assert len(record.thresholds) == len(record.temperatures) == len(record.attributes) == 40
+    assert {k: v for k, v in meta.items() if k not in ("format", "config")} == record.to_dict()
+    with pytest.raises(FaceAttrError, match="unknown model metadata: colour"):
+        ModelMeta.from_dict({**meta, "colour": 1})

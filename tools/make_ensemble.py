@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from faceattr.data.cache import open_cache
-from faceattr.evaluation.calibration import fit_temperatures
-from faceattr.evaluation.metrics import summary, tune_thresholds
-from faceattr.inference.calibration import scale_thresholds
+from faceattr.evaluation.calibration import fit_calibration
+from faceattr.evaluation.metrics import summary
 from faceattr.models.ensemble import Ensemble, EnsembleConfig
+from faceattr.models.metadata import ModelMeta
 from faceattr.models.modelfile import load_model, run_name, save_model
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -72,26 +72,18 @@ def main() -> None:
         if best is None or acc > best[0]:
             best = (acc, ens, p)
     acc, ens, p = best
-    thresholds = tune_thresholds(p, y)
-    temperatures = fit_temperatures(p, y)
     pg = probabilities(ens, grey)
-    drop = (((p >= 0.5) == y).mean(0) - ((pg >= 0.5) == y).mean(0)) * 100
-    meta = {
-        "attributes": attrs, "input_size": ens.config.input_size,
-        "framing": loaded[0][1]["framing"], "normalisation": {"mean": 0.5, "std": 0.5},
-        "thresholds": [float(t) for t in scale_thresholds(thresholds, temperatures)],
-        "temperatures": [round(float(t), 5) for t in temperatures],
-        "train_prevalence": loaded[0][1].get("train_prevalence"),
-        "grey_unreliable": [a for a, d in zip(attrs, drop) if d > 5.0],
-        "ensemble": {"members": [run_name(m) for m in args.members], "mirror": ens.config.mirror},
-        "metrics": {"val_mean_accuracy": float(acc),
-                    "val_mean_accuracy_grey": float(summary((pg >= 0.5).astype(np.uint8), y)[0])},
-    }
     # age and expression come from the one member trained with them, with its calibration
     extras = next((m for _, m in loaded if "age" in m or "expression" in m), {})
-    meta.update({k: extras[k] for k in ("age", "expression") if k in extras})
-    save_model(ens, args.out, meta)
-    grey_acc = meta["metrics"]["val_mean_accuracy_grey"]
+    grey_acc = float(summary((pg >= 0.5).astype(np.uint8), y)[0])
+    meta = ModelMeta(
+        attributes=attrs, input_size=ens.config.input_size, framing=loaded[0][1]["framing"],
+        train_prevalence=loaded[0][1].get("train_prevalence"),
+        age=extras.get("age"), expression=extras.get("expression"),
+        ensemble={"members": [run_name(m) for m in args.members], "mirror": ens.config.mirror},
+        metrics={"val_mean_accuracy": float(acc), "val_mean_accuracy_grey": grey_acc},
+    ).with_calibration(fit_calibration(attrs, p, y, pg))
+    save_model(ens, args.out, meta.to_dict())
     print(f"wrote {args.out}: val mean accuracy {acc:.2%} (grey {grey_acc:.2%}), mirror "
           f"{'on' if ens.config.mirror else 'off'}")
 

@@ -3,9 +3,12 @@ attribute (applied by every engine: ``inference/calibration.py``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from faceattr.inference.calibration import EPS, logit, sigmoid
+from faceattr.evaluation.metrics import tune_thresholds
+from faceattr.inference.calibration import EPS, apply_temperatures, logit, scale_thresholds, sigmoid
 
 
 def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> np.ndarray:
@@ -96,3 +99,38 @@ def multiclass_ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> flo
     c = np.bincount(which, conf, minlength=bins)
     a = np.bincount(which, right, minlength=bins)
     return float(np.abs(c - a).sum() / max(len(probs), 1))
+
+
+GREY_DROP = 5.0  # points of val accuracy lost on grey faces that make an attribute unreliable
+
+
+def grey_unreliable(attributes: list[str], probs: np.ndarray, grey: np.ndarray,
+                    labels: np.ndarray) -> list[str]:
+    """The attributes whose 0.5 decisions lose more than :data:`GREY_DROP` points of accuracy
+    when the faces are turned grey."""
+    y = np.asarray(labels).astype(bool)
+    drop = (((probs >= 0.5) == y).mean(0) - ((grey >= 0.5) == y).mean(0)) * 100
+    return [a for a, d in zip(attributes, drop) if d > GREY_DROP]
+
+
+def fit_calibration(attributes: list[str], probs: np.ndarray, labels: np.ndarray,
+                    grey: np.ndarray | None = None) -> dict[str, Any]:
+    """Everything a model file keeps from the val split, fitted in this one place: per-attribute
+    temperatures, the thresholds tuned for balanced accuracy (moved with the temperatures, so
+    the decisions stay), the grey-unreliable attributes (when ``grey``, the probabilities of the
+    same faces turned grey, is given) and the val ECE before and after."""
+    if not len(labels):
+        n = len(attributes)
+        return {"thresholds": [0.5] * n, "temperatures": [1.0] * n}
+    temps = fit_temperatures(probs, labels)
+    thresholds = scale_thresholds(tune_thresholds(probs, labels), temps)
+    out: dict[str, Any] = {
+        "thresholds": [float(t) for t in thresholds],
+        "temperatures": [round(float(t), 5) for t in temps],
+        "calibration": {"val_images": len(labels), "val_ece_before": float(ece(probs, labels)
+                                                                            .mean()),
+                        "val_ece_after": float(ece(apply_temperatures(probs, temps), labels)
+                                               .mean())}}
+    if grey is not None:
+        out["grey_unreliable"] = grey_unreliable(attributes, probs, grey, labels)
+    return out

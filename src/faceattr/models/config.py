@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field, fields
 from faceattr.celeba import CELEBA_ATTRIBUTES, GROUPED_ORDER
 from faceattr.errors import FaceAttrError
 
-
 # The choices of the architecture's string settings (checked here and by the config file's
 # typed settings, training/settings.py).
 CHOICES: dict[str, tuple[str, ...]] = {

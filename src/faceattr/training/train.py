@@ -26,10 +26,10 @@ from tqdm import tqdm
 from faceattr.data.cache import open_cache
 from faceattr.data.labels import EXPRESSIONS
 from faceattr.errors import FaceAttrError
-from faceattr.evaluation.calibration import fit_temperatures
-from faceattr.evaluation.metrics import summary, tune_thresholds
-from faceattr.inference.calibration import scale_thresholds
+from faceattr.evaluation.calibration import fit_calibration
+from faceattr.evaluation.metrics import summary
 from faceattr.models import FaceAttrNet, ModelConfig
+from faceattr.models.metadata import ModelMeta
 from faceattr.models.modelfile import load_model, save_model
 from faceattr.training.augment import AugmentConfig
 from faceattr.training.checkpoint import load_checkpoint, save_checkpoint
@@ -45,6 +45,10 @@ LOG_FIELDS = ["epoch", "step", "lr", "train_loss", "val_loss", "val_mean_accurac
 # score = -(attribute error / 0.102 + age MAE / 5.5 + expression error / 0.18) / 3 (higher better).
 SELECT_SCALE = {"attributes": 0.102, "age": 5.5, "expression": 0.18}
 
+
+# the val faces turned grey and nothing else (for the grey-unreliable attributes)
+GREY = AugmentConfig(flip=0, scale=0, shift=0, rotate=0, brightness=0, contrast=0, saturation=0,
+                     border=0, grey=1.0)
 
 SAVE_SECONDS = 20.0  # kept free before --time-limit for writing the checkpoint and leaving
 
@@ -425,35 +429,29 @@ def stop(run: Run, epoch: int, done: int) -> dict[str, Any]:
 
 
 def write_model(run: Run) -> Path:
-    """The best weights with thresholds and temperatures fitted on the validation rows."""
+    """The best weights with thresholds, temperatures, the grey-unreliable attributes and (for
+    age and expression) their calibration, fitted on the validation rows."""
     if run.ckpt_best.exists():
         load_checkpoint(run.ckpt_best, run.modules, run.opt)
     batches = CacheBatches(run.val_caches or run.caches, np.sort(run.val_idx), **run.common)
     probs, labels, _ = predict_probs(run.eval_model, batches, run.device, run.s.train.amp)
-    n = len(run.attributes)
-    thresholds = tune_thresholds(probs, labels) if len(labels) else np.full(n, 0.5)
-    # one temperature per attribute; the thresholds move with it, the decisions do not
-    temperatures = fit_temperatures(probs, labels) if len(labels) else np.ones(n)
-    thresholds = scale_thresholds(thresholds, temperatures)
-    meta = {
-        "attributes": run.attributes,
-        "input_size": run.mcfg.input_size,
-        "framing": run.caches[0].framing,
-        "normalisation": {"mean": 0.5, "std": 0.5},
-        "thresholds": [float(t) for t in thresholds],
-        "temperatures": [round(float(t), 5) for t in temperatures],
-        "train_prevalence": [float(p) for p in run.prevalence],
-        "training": {"caches": [str(c.path) for c in run.caches], "images": len(run.train_idx),
-                     "val_caches": [str(c.path) for c in run.val_caches],
-                     "val_images": len(run.val_idx), "loss": run.cfg["loss"],
-                     "epochs": run.state["epoch"], "seed": run.s.train.seed},
-        "metrics": {"val_mean_accuracy": run.state["best"], "history": run.state["history"]},
-    }
+    grey = CacheBatches(run.val_caches or run.caches, np.sort(run.val_idx), augment_cfg=GREY,
+                        **run.common)  # the same faces turned grey, nothing else changed
+    grey_probs = predict_probs(run.eval_model, grey, run.device, run.s.train.amp)[0]
+    meta = ModelMeta(
+        attributes=run.attributes, input_size=run.mcfg.input_size,
+        framing=run.caches[0].framing, train_prevalence=[float(p) for p in run.prevalence],
+        training={"caches": [str(c.path) for c in run.caches], "images": len(run.train_idx),
+                  "val_caches": [str(c.path) for c in run.val_caches],
+                  "val_images": len(run.val_idx), "loss": run.cfg["loss"],
+                  "epochs": run.state["epoch"], "seed": run.s.train.seed},
+        metrics={"val_mean_accuracy": run.state["best"], "history": run.state["history"]},
+    ).with_calibration(fit_calibration(run.attributes, probs, labels, grey_probs))
     if run.mcfg.extra_tasks:
-        meta.update(extra_task_meta(predict_mixed(run.eval_model, batches, run.device,
-                                                  run.s.train.amp), run.mcfg))
+        meta = meta.with_calibration(extra_task_meta(
+            predict_mixed(run.eval_model, batches, run.device, run.s.train.amp), run.mcfg))
     path = run.out / "model.safetensors"
-    save_model(run.eval_model, path, meta)
+    save_model(run.eval_model, path, meta.to_dict())
     return path
 
 

@@ -19,7 +19,7 @@ __all__ = ["DEFAULT_DETECTOR", "DETECTORS", "DetectedFace", "Detector", "create_
            "detector_names", "largest", "nms"]
 
 DEFAULT_DETECTOR = "yunet"
-DETECTORS: Registry[Detector] = Registry("detector", Detector, {
+DETECTORS: Registry[Detector] = Registry("detector", Detector, {  # type: ignore[type-abstract]
     "yunet": "faceattr.preprocess.detectors.yunet:YuNet",
     "hog": "faceattr.preprocess.detectors.hog:Hog",
 })
