@@ -67,7 +67,7 @@ class Prediction:
     error: str | None = None  # set when the input could not be read (or held no face)
     face: DetectedFace | None = None  # with detection: where the face was found
     face_index: int = 0
-    unreliable: list[str] = field(default_factory=list)  # e.g. colour attributes, grey input
+    unreliable: list[str] = field(default_factory=list)  # not to trust here (a grey face)
     video: VideoPlace | None = None  # in a video: when, which frame, which track
     box: tuple[float, float, float, float] | None = None  # without detection: the crop's square
     age: float | None = None  # years
