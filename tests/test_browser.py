@@ -61,7 +61,13 @@ def test_upload_shows_bars(server, tmp_path):
         page.goto(server)
         page.set_input_files("#file", str(image))
         page.wait_for_selector(".attr", timeout=20_000)
-        assert page.locator(".attr").count() == 40
+        assert page.locator(".attr[data-attribute]").count() == 40
+        info = httpx.get(server + "/v1/attributes").json()
+        if info["age"]:  # the age with its range, above the attributes
+            assert page.locator("#age-expression .age").inner_text().startswith("Age ")
+        if info["expressions"]:  # one bar per expression, the most probable marked
+            assert page.locator(".attr.expr").count() == len(info["expressions"])
+            assert page.locator(".attr.expr.on").count() == 1
         assert page.locator(".group h2").count() >= 4
         smiling = page.locator('.attr[data-attribute="Smiling"]')
         assert "on" in smiling.get_attribute("class")
@@ -93,7 +99,11 @@ def test_camera_mode_draws_faces_live_and_stops(server, tmp_path):
         page.click("#camera")
         page.wait_for_selector("#live-faces li", timeout=30_000)
         label = page.locator("#live-faces li").first.inner_text()
-        assert label.startswith("1: ") and len(label) > 5 and "too small" not in label
+        assert label.startswith("0: ") and len(label) > 5 and "too small" not in label
+        info = httpx.get(server + "/v1/attributes").json()
+        if info["age"] and info["expressions"]:  # "0: 31 y, happiness; Smiling, ..."
+            head = label[3:].split(";")[0]
+            assert head.split(",")[0].endswith(" y") and head.split(", ")[1] in info["expressions"]
         assert int(page.locator("#overlay").get_attribute("data-faces")) >= 1
         # the overlay has a box drawn: some blue pixels
         blue = page.evaluate("""() => {

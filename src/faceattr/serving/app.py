@@ -85,6 +85,8 @@ class AttributesResponse(BaseModel):
     thresholds: dict[str, float]
     tuned_thresholds: dict[str, float]
     groups: dict[str, list[str]]
+    age: bool = Field(description="whether each face gets an age")
+    expressions: list[str] = Field(description="the expressions each face gets P(.) for")
 
 
 class Health(BaseModel):
@@ -155,7 +157,7 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
             attributes=attrs,
             thresholds=dict(zip(attrs, map(float, thresholds["0.5"]))),
             tuned_thresholds=dict(zip(attrs, map(float, thresholds["tuned"]))),
-            groups=attribute_groups(attrs))
+            groups=attribute_groups(attrs), age=rec.has_age, expressions=rec.expressions)
 
     def infer(uploads: list[tuple[str, bytes | FaceAttrError]]):
         """In the worker pool: each upload through the face pipeline, then the network once
