@@ -9,6 +9,13 @@ macro-F1 and the calibration error (ECE); the CelebA attributes' mean accuracy o
 ``celeba/test-crops-dev``; and the network's faces/s at batch 64 with ONNX Runtime on this
 machine's cores (the whole network: attributes, age and expression in one call).
 Baselines (data READMEs): the train mean age gives an MAE of 15.5 years; always "neutral" 37.4%.
+
+Transfer to the canonical full framing and to colour (every UTKFace and FER+ training face has a
+grey border, every FER+ face is grey): on the 4,535 CelebA val faces of
+``aligned-square160-64/val-00.tar`` (full-framed, colour), the AUC of P(happiness) for the
+``Smiling`` label and of the negated age for ``Young``, in colour and with the same faces
+turned grey, and how far the expression answer moves when a colour face is turned grey (mean
+total-variation distance between the two distributions; 0: colour is ignored).
 """
 
 from __future__ import annotations
@@ -24,9 +31,43 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import DATA, rate
 from faceattr.data.dataset import DatasetSpec, resolve
 from faceattr.evaluation.age_expression import evaluate_targets
-from faceattr.evaluation.report import evaluate
+from faceattr.evaluation.report import evaluate, frame_dataset
 from faceattr.inference.backends import load_engine
 from faceattr.inference.base import bundled_models
+
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def auc(score: np.ndarray, label: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney, ties counted half)."""
+    order = np.argsort(score, kind="mergesort")
+    ranks = np.empty(len(score))
+    ranks[order] = np.arange(1, len(score) + 1)
+    for v in np.unique(score[np.diff(np.sort(score), prepend=np.nan) == 0]):
+        ranks[score == v] = ranks[score == v].mean()
+    pos = label.astype(bool)
+    n1, n0 = pos.sum(), (~pos).sum()
+    return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def transfer(engine, faces: np.ndarray, labels: np.ndarray, attrs: list[str]) -> str:
+    grey = np.repeat((faces.astype(np.float32) @ LUMA).round().clip(0, 255)
+                     .astype(np.uint8)[..., None], 3, -1)
+    c, g = engine.scores(faces), engine.scores(grey)
+    smiling, young = labels[:, attrs.index("Smiling")], labels[:, attrs.index("Young")]
+    out = []
+    if c.expressions is not None and g.expressions is not None:
+        h = engine.expressions.index("happiness")
+        tv = 0.5 * np.abs(c.expressions - g.expressions).sum(1).mean()
+        a, b = auc(c.expressions[:, h], smiling), auc(g.expressions[:, h], smiling)
+        out.append(f"{a:.3f}/{b:.3f} {tv:5.3f}")
+    else:
+        out.append(f"{'-':>11s} {'-':>5s}")
+    if c.age is not None and g.age is not None:
+        out.append(f"{auc(-c.age, young):.3f}/{auc(-g.age, young):.3f}")
+    else:
+        out.append(f"{'-':>11s}")
+    return " ".join(out)
 
 
 def main() -> None:
@@ -40,8 +81,15 @@ def main() -> None:
                               split="val", framing="ferplus"))
     crops = resolve(DatasetSpec(DATA / "celeba/test-crops-dev",
                                 DATA / "celeba/list_attr_celeba.txt"))
+    wide = resolve(DatasetSpec(DATA / "celeba/aligned-square160-64/val-00.tar",
+                               DATA / "celeba/list_attr_celeba.txt", framing="celeba-square160"),
+                   ) if (DATA / "celeba/aligned-square160-64/val-00.tar").is_file() else None
+    wide_faces = wide_labels = None
+    if wide is not None:
+        wide_faces, wide_labels, _, _ = frame_dataset(wide, 64)
     print(f"{'model':12s} {'age MAE':>8s} {'<=5 y':>7s} {'80% range':>9s} {'MAE m/f':>11s} "
-          f"{'expr acc':>9s} {'macro-F1':>8s} {'ECE':>6s} {'CelebA':>7s} {'faces/s':>8s}")
+          f"{'expr acc':>9s} {'macro-F1':>8s} {'ECE':>6s} {'CelebA':>7s} {'faces/s':>8s}  "
+          f"{'smile AUC c/g':>13s} {'TV':>5s} {'young AUC c/g':>13s}")
     for model in args.model or sorted(bundled_models()):
         engine = load_engine(model, "auto" if Path(model).exists() else "onnx",
                              threads=os.cpu_count())
@@ -61,7 +109,9 @@ def main() -> None:
             e = evaluate_targets(engine, fer, mirror=args.mirror)["expression"]
             expr = f"{e['accuracy']:9.2%} {e['macro_f1']:8.3f} {e['ece']:6.2%}"
         name = Path(model).parent.name if Path(model).stem == "model" else Path(model).stem
-        print(f"{name:12s} {age} {expr} {c:7.2%} {speed:8.0f}")
+        moved = "" if wide is None else transfer(engine, wide_faces, wide_labels,
+                                                 list(wide.attributes))
+        print(f"{name:12s} {age} {expr} {c:7.2%} {speed:8.0f}  {moved}")
     print(f"(val: {len(utk)} UTKFace faces, {len(fer)} FER+ faces with an emotion majority; "
           f"CelebA: {len(crops)} test crops, threshold 0.5)")
 
