@@ -68,3 +68,39 @@ def test_service_lifespan_stops_pool_and_batcher():
         assert app.state.batcher._thread.is_alive()
     assert not app.state.batcher._thread.is_alive()
     assert app.state.pool._shutdown
+
+
+def test_registries_are_explicit_and_take_your_own(tmp_path, capsys):
+    from faceattr.errors import FaceAttrError
+    from faceattr.outputs import FORMATS, format_names
+    from faceattr.outputs.jsonl import Jsonl
+    from faceattr.preprocess.detectors import DETECTORS, Detector
+
+    assert format_names() == ["csv", "jsonl", "parquet", "table"]
+    assert DETECTORS.names() == ["hog", "yunet"]
+
+    class Shout(Jsonl):
+        name = "shout"
+        suffixes = (".shout",)
+
+    saved = dict(FORMATS._entries)
+    try:
+        FORMATS.register(Shout)
+        out = tmp_path / "r.shout"  # the format from the name, resumable like jsonl
+        assert main(["predict", str(CROPS[0]), "--output", str(out)]) == 0
+        assert '"schema": 1' in out.read_text()
+    finally:
+        FORMATS._entries = saved
+    with pytest.raises(FaceAttrError, match="unknown output format 'shout'"):
+        FORMATS.get("shout")
+    with pytest.raises(FaceAttrError, match="is not a Detector"):
+        DETECTORS.register(Shout)  # type: ignore[arg-type]
+
+    class Nameless(Detector):
+        name = ""
+
+        def detect(self, image):
+            return []
+
+    with pytest.raises(FaceAttrError, match="needs a name"):
+        DETECTORS.register(Nameless)
