@@ -27,15 +27,30 @@ def is_tar_name(name: str) -> bool:
     return name.lower().endswith(TAR_EXTENSIONS)
 
 
+def member_name(name: str) -> str | None:
+    """A tar member's name as a path inside its archive: leading ``/`` and ``./`` dropped, so
+    that ``shard.tar/abs/x.jpg`` names the member ``/abs/x.jpg`` and never the host file; a name
+    that climbs out (``..``) or is empty gives None (the member is left out)."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
 @lru_cache(maxsize=64)
 def _index(path: str, size: int, mtime_ns: int) -> dict[str, tuple[int, int]]:
-    """Member name -> (data offset, size) for the image members of one archive."""
+    """Member name -> (data offset, size) for the image members of one archive: data inside
+    the archive, whatever the names say (see :func:`member_name`)."""
+    out: dict[str, tuple[int, int]] = {}
     try:
         with tarfile.open(path, mode="r:") as tar:
-            return {m.name: (m.offset_data, m.size) for m in tar
-                    if m.isfile() and is_image_name(m.name)}
+            for m in tar:
+                name = member_name(m.name)
+                if m.isfile() and name is not None and is_image_name(name) and name not in out:
+                    out[name] = (m.offset_data, m.size)
     except tarfile.ReadError as e:
         raise FaceAttrError(f"{path}: not a tar archive ({e})") from None
+    return out
 
 
 def tar_index(path: str | Path) -> dict[str, tuple[int, int]]:
