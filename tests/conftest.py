@@ -130,6 +130,7 @@ def joint_model(tmp_path_factory, tiny_cache, age_expression_caches) -> Path:
     utk, fer = age_expression_caches
     out = tmp_path_factory.mktemp("joint") / "run"
     cfg = load_config(None, [*TINY_TRAIN, "train.epochs=2", "data.val_fraction=0.3",
+                             "train.precise_bn=200",
                              f'data.train=["{tiny_cache}", "{utk}", "{fer}"]'])
     train(cfg, out, progress=False)
     return out / "model.safetensors"

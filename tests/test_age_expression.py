@@ -255,3 +255,28 @@ def test_evaluate_refuses_a_model_without_age(tiny_model, capsys):
     assert main(["evaluate", "--model", str(tiny_model), "--images", str(UTK), "--labels",
                  str(UTK / "labels.csv")]) == 2
     assert "gives no age" in capsys.readouterr().err
+
+
+def test_precise_bn_averages_over_full_framed_faces(tiny_cache, age_expression_caches):
+    """``train.precise_bn``: the BatchNorm statistics become the plain average over the chosen
+    faces with attribute labels (none of the bordered UTKFace or grey FER+ faces)."""
+    from faceattr.training.config import load_config
+    from faceattr.training.train import precise_bn, setup
+
+    from .conftest import TINY_TRAIN
+
+    utk, fer = age_expression_caches
+    cfg = load_config(None, [*TINY_TRAIN, "train.precise_bn=100000",
+                             f'data.train=["{tiny_cache}", "{utk}", "{fer}"]'])
+    run = setup(cfg, tiny_cache.parent / "bn-run", resume=False)
+    precise_bn(run)
+    conv_layer, bn = run.eval_model.backbone.stem[0]
+    celeba = open_cache(tiny_cache)
+    train = run.train_idx[run.train_idx < len(celeba)]  # the CelebA rows among the train rows
+    train = train[:len(train) // 32 * 32]  # whole batches of 32
+    assert 0 < len(train) < len(celeba)
+    x = torch.from_numpy(np.asarray(celeba.images)[train]).float().div(255).sub(0.5).div(0.5)
+    with torch.no_grad():
+        conv = conv_layer(x.permute(0, 3, 1, 2).contiguous())
+    assert torch.allclose(bn.running_mean, conv.mean(dim=(0, 2, 3)), atol=1e-4)
+    assert bn.momentum == 0.1 and not run.eval_model.training

@@ -21,9 +21,24 @@ VIDEO = ("time", "frame", "track", "summary", "until", "frames")
 AGE = ("age", "age_sd", "age_low", "age_high")
 
 
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def safe_name(name: str) -> str:
-    """A file name as written in results: valid UTF-8 (undecodable bytes as ``\\udcXX``)."""
-    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+    """A file name as written in results: one line of valid UTF-8, and two names never the
+    same string. A backslash is written doubled, a newline, carriage return or tab as ``\\n``,
+    ``\\r``, ``\\t``, other control characters as ``\\xNN`` and undecodable bytes as
+    ``\\udcXX`` (so a file literally named ``\\udcff.jpg`` stays apart from one whose name holds
+    the byte 0xff)."""
+    out = []
+    for c in name:
+        if c in _ESCAPES:
+            out.append(_ESCAPES[c])
+        elif ord(c) < 32 or ord(c) == 127:
+            out.append(f"\\x{ord(c):02x}")
+        else:
+            out.append(c)
+    return "".join(out).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass

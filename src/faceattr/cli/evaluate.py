@@ -24,6 +24,8 @@ def add(sub) -> None:
     p.add_argument("--chart", type=Path,
                    help="write a PNG chart: per-attribute accuracy and a reliability diagram")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --json or --chart file")
     p.add_argument("--by", action="append", metavar="ATTRIBUTE",
                    help="also the accuracy of the faces with and without ATTRIBUTE (its true "
                         "label), and the gap, e.g. --by Male --by Young (repeatable); on age "
@@ -44,10 +46,15 @@ def run(args: argparse.Namespace) -> int:
         write_json,
     )
     from faceattr.inference.backends import load_engine
+    from faceattr.storage.writes import check_output
 
+    inputs = [p for p in (args.labels, args.partition, args.images, args.model and Path(args.model))
+              if p is not None]
     for opt, path in (("--json", args.json), ("--chart", args.chart)):
-        if path is not None and path.is_dir():
-            raise FaceAttrError(f"{opt} {path}: is a folder; name a file")
+        if path is not None:
+            check_output(path, opt, inputs, args.overwrite)
+    if args.json is not None and args.chart is not None and args.json == args.chart:
+        raise FaceAttrError(f"--json and --chart both name {args.json}; give two files")
     if args.chart:
         try:
             import matplotlib  # noqa: F401

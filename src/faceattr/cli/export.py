@@ -14,6 +14,7 @@ def add(sub) -> None:
     p.add_argument("--onnx", type=Path, required=True, help="ONNX file to write")
     p.add_argument("--opset", type=positive_int, default=17,
                    help="ONNX opset version to export with (default 17)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --onnx file")
     p.set_defaults(func=run)
 
 
@@ -22,6 +23,11 @@ def run(args: argparse.Namespace) -> int:
         import onnx  # noqa: F401
 
         from faceattr.inference.export import export_onnx
+    from faceattr.inference.base import is_bundled_name, model_path
+    from faceattr.storage.writes import check_output
+
+    model = model_path(args.model, "torch") if not is_bundled_name(args.model) else None
+    check_output(args.onnx, "--onnx", [model] if model else [], args.overwrite)
     out = export_onnx(args.model, args.onnx, opset=args.opset)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -32,7 +32,9 @@ def add(sub) -> None:
                         "each picture is detected and aligned")
     add_detection_options(p)
     p.add_argument("--annotate", type=Path, metavar="DIR",
-                   help="write copies of the pictures with boxes and top attributes")
+                   help="write copies of the pictures with boxes, age, expression and top "
+                        "attributes under DIR (the inputs' folders kept; a .mp4 name for one "
+                        "video); never onto an input, never over a file without --overwrite")
     p.add_argument("--format", choices=format_names(), default=None,
                    help="table (default), jsonl, csv, or parquet (a folder; faceattr[parquet]); "
                         "default: from the --output name")
@@ -40,7 +42,8 @@ def add(sub) -> None:
                    help="write results to FILE instead of stdout; with jsonl, csv or parquet "
                         "it is resumable: rerun the same command after a crash to continue")
     p.add_argument("--overwrite", action="store_true",
-                   help="start --output over instead of continuing it")
+                   help="start --output over instead of continuing it; replace existing "
+                        "--annotate files")
     p.add_argument("--files-from", metavar="LIST",
                    help="read input paths from LIST, one per line ('-': standard input)")
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PIL import ImageDraw
@@ -32,8 +33,29 @@ def free_spot(rect: tuple[float, float, float, float],
     return (x0, y0, x1, y1)
 
 
-def annotate(source: Path, preds: list[Prediction], out_dir: Path, top: int = 4) -> Path:
-    """Draw each face's box, landmarks and its ``top`` most probable present attributes."""
+def annotated_names(files: list[Path], out: Path) -> dict[str, Path]:
+    """Where ``--annotate OUT`` writes each input: OUT itself for one video named ``*.mp4``;
+    else under the folder OUT, the input's path below the inputs' common folder kept
+    (``a/x.jpg`` and ``b/x.jpg`` give ``OUT/a/x.annotated.jpg`` and ``OUT/b/x.annotated.jpg``;
+    a tar member ``s.tar/1.webp`` gives ``OUT/s.tar/1.annotated.jpg``), a video as
+    ``NAME.annotated.mp4``."""
+    from faceattr.preprocess.video import is_video_name
+
+    if len(files) == 1 and is_video_name(files[0].name) and is_video_name(out.name):
+        return {str(files[0]): out}
+    real = [Path(os.path.abspath(f)) for f in files]
+    common = Path(os.path.commonpath([str(r.parent) for r in real])) if real else Path()
+    names = {}
+    for f, r in zip(files, real):
+        rel = r.relative_to(common)
+        ext = ".annotated.mp4" if is_video_name(f.name) else ".annotated.jpg"
+        names[str(f)] = out / rel.parent / (rel.stem + ext)
+    return names
+
+
+def annotate(source: Path, preds: list[Prediction], out: Path, top: int = 4) -> Path:
+    """Draw each face's box, landmarks and its ``top`` most probable present attributes into
+    the picture file ``out``."""
     image = open_image(source)
     draw = ImageDraw.Draw(image)
     width = max(2, round(min(image.size) / 250))
@@ -53,23 +75,20 @@ def annotate(source: Path, preds: list[Prediction], out_dir: Path, top: int = 4)
         placed.append(rect)
         draw.rectangle(rect, fill=colour)
         draw.text((rect[0] + 3, rect[1] + 1), label, fill="white")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / (source.stem + ".annotated.jpg")
-    image.save(out, quality=92)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.convert("RGB").save(out, "JPEG", quality=92)
     return out
 
 
 def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 3) -> Path:
-    """A copy of the video with each face's box, track id and its track's ``top`` attributes
-    drawn on every frame (the boxes of the latest sampled frame, held until the next one).
-    ``out``: a video file name, or a folder (``NAME.annotated.mp4`` in it)."""
+    """A copy of the video, the file ``out``, with each face's box, track id and its track's
+    ``top`` attributes drawn on every frame (the boxes of the latest sampled frame, held until
+    the next one)."""
     import bisect
 
     import av
 
-    from faceattr.preprocess.video import is_video_name
-
-    target = out if is_video_name(out.name) else out / (source.stem + ".annotated.mp4")
+    target = out
     target.parent.mkdir(parents=True, exist_ok=True)
     tracks = {p.video.track: p for p in preds if p.video is not None and p.video.frames}
     frames: dict[float, list[Prediction]] = {}

@@ -182,6 +182,7 @@ class PredictJob:
         from tqdm import tqdm
 
         rec, attrs = self.rec, self.rec.attributes
+        self.check_annotate()
         by_file: dict[str, list] = {}
         failed, faces, small, summary_rows = len(self.errors), 0, 0, []
         writer = format_class(self.fmt)(attrs, dict(zip(attrs, map(float, rec.thresholds))),
@@ -243,11 +244,12 @@ class PredictJob:
             from faceattr.inference.annotate import annotate, annotate_video
             from faceattr.preprocess.video import is_video_name
 
+            targets = self.annotated()
             for source, preds in by_file.items():
                 if is_video_name(source):
-                    annotate_video(Path(source), preds, self.annotate)
+                    annotate_video(Path(source), preds, targets[source])
                 else:
-                    annotate(Path(source), preds, self.annotate)
+                    annotate(Path(source), preds, targets[source])
             note(f"annotated {len(by_file)} inputs in {self.annotate}")
         if self.output:
             note(f"wrote results to {self.output}")
@@ -258,6 +260,33 @@ class PredictJob:
         if failed:
             note(f"{failed} of {len(todo) + len(self.errors)} inputs failed")
         return 1 if failed else 0
+
+    def annotated(self) -> dict[str, Path]:
+        """Each input's ``--annotate`` file (``inference.annotate.annotated_names``)."""
+        from faceattr.inference.annotate import annotated_names
+
+        assert self.annotate is not None
+        return annotated_names(self.files, self.annotate)
+
+    def check_annotate(self) -> None:
+        """Before any work: no annotated file onto an input, none over an existing file without
+        --overwrite, two inputs never onto one file, and the folder writable."""
+        from faceattr.storage.writes import check_output
+
+        if self.annotate is None:
+            return
+        targets = self.annotated()
+        for path in targets.values():
+            check_output(path, "--annotate", self.files, self.overwrite)
+        top = self.annotate if self.annotate.suffix == "" or self.annotate.is_dir() \
+            else self.annotate.parent
+        try:
+            top.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise FaceAttrError(f"--annotate {self.annotate}: cannot write there "
+                                f"({e.strerror or e})") from None
+        if not os.access(top, os.W_OK):
+            raise FaceAttrError(f"--annotate {self.annotate}: cannot write there (read-only)")
 
     def _results(self, photos: list[Path], videos: list[Path]):
         """One :class:`~faceattr.results.Result` per input, photos first; a video is one input

@@ -85,6 +85,10 @@ class TrainSettings:
     ema_decay: float = setting(0.0, lo=0, below=1)
     max_minutes: float = setting(0, lo=0)
     init: str = setting("")  # start from this model file's weights (fine-tuning; new tasks new)
+    # re-estimate the BatchNorm statistics over this many full-framed training faces (those with
+    # attribute labels) before each validation and for the model written (0: keep the running
+    # statistics); mixed training wants it: its batches mix bordered and grey faces in
+    precise_bn: int = setting(0, lo=0)
 
 
 @dataclass

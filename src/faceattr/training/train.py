@@ -33,7 +33,7 @@ from faceattr.models.metadata import ModelMeta
 from faceattr.models.modelfile import load_model, save_model
 from faceattr.training.augment import AugmentConfig
 from faceattr.training.checkpoint import load_checkpoint, save_checkpoint
-from faceattr.training.loader import CacheBatches
+from faceattr.training.loader import MISSING, CacheBatches
 from faceattr.training.losses import MixedLoss, build_loss, expected_age
 from faceattr.training.settings import Settings, TrainSettings
 
@@ -383,6 +383,7 @@ def end_epoch(run: Run, epoch: int, skip: int, progress: bool) -> None:
         dist.all_reduce(train_loss)
         train_loss /= run.world
     seconds = time.perf_counter() - run.t0
+    precise_bn(run)
     val = evaluate_split(run.eval_model, run.val_batches, run.device, run.s.train.amp, run.world)
     run.state["epoch"] = epoch + 1
     row = {"epoch": epoch + 1, "step": run.state["step"], "lr": f"{run.lr:.6g}",
@@ -433,6 +434,7 @@ def write_model(run: Run) -> Path:
     age and expression) their calibration, fitted on the validation rows."""
     if run.ckpt_best.exists():
         load_checkpoint(run.ckpt_best, run.modules, run.opt)
+    precise_bn(run)
     batches = CacheBatches(run.val_caches or run.caches, np.sort(run.val_idx), **run.common)
     probs, labels, _ = predict_probs(run.eval_model, batches, run.device, run.s.train.amp)
     grey = CacheBatches(run.val_caches or run.caches, np.sort(run.val_idx), augment_cfg=GREY,
@@ -453,6 +455,35 @@ def write_model(run: Run) -> Path:
     path = run.out / "model.safetensors"
     save_model(run.eval_model, path, meta.to_dict())
     return path
+
+
+@torch.no_grad()
+def precise_bn(run: Run) -> None:
+    """``train.precise_bn``: the eval model's BatchNorm statistics as the plain average over a
+    fixed random set of full-framed training faces (the caches with attribute labels), not the
+    running average over mixed batches (bordered UTKFace and grey FER+ faces shift it away from
+    the faces the model meets). Measured on a joint fast model: +0.44 point on the test crops
+    and +2.3 points of expression accuracy, age within 0.1 year (docs/training.md)."""
+    n = run.s.train.precise_bn
+    if not n:
+        return
+    labelled = (run.train_batches.labels[run.train_idx] != MISSING).all(axis=1)
+    rows = run.train_idx[labelled]
+    rows = np.sort(np.random.default_rng(run.s.train.seed).permutation(rows)[:n])
+    faces = CacheBatches(run.caches, rows, drop_last=True, **run.common)  # equal batches: the
+    # cumulative average of their statistics is the average over the faces
+    norms = [m for m in run.eval_model.modules()
+             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average
+    run.eval_model.train()
+    for x, _ in faces:
+        run.eval_model.backbone(x.to(run.device))
+    run.eval_model.eval()
+    for m, mom in zip(norms, saved):
+        m.momentum = mom
 
 
 def extra_task_meta(m: dict[str, np.ndarray], mcfg: ModelConfig) -> dict[str, Any]:
