@@ -1,0 +1,111 @@
+"""Hardening, third round: faceattr never writes onto an input or over an existing file without
+--overwrite (checked before any work), names never collide, tar members stay inside."""
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from faceattr.cli import main
+
+from .conftest import CELEBA_ATTR, TEST_CROPS
+
+CROPS = sorted(TEST_CROPS.glob("*.jpg"))
+
+
+def digest(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def test_annotate_never_onto_the_video_it_reads(tmp_path, capsys):
+    pytest.importorskip("av", reason="pip install 'faceattr[video]'")
+    from .videos import make_video
+
+    clip = tmp_path / "v.mp4"
+    make_video(clip, CROPS[:3], seconds=2.0)
+    before = digest(clip)
+    assert main(["predict", str(clip), "--annotate", str(clip)]) == 2
+    assert "--annotate" in capsys.readouterr().err and digest(clip) == before
+
+
+def test_evaluate_reports_never_replace_an_input_or_a_file(tmp_path, capsys):
+    images = tmp_path / "crops"
+    images.mkdir()
+    for f in CROPS[:8]:
+        shutil.copy(f, images / f.name)
+    labels = tmp_path / "labels.txt"
+    rows = [r for r in CELEBA_ATTR.read_text().splitlines()[2:] if r.split()[0] in
+            {f.name for f in CROPS[:8]}]
+    labels.write_text("\n".join([str(len(rows)), CELEBA_ATTR.read_text().splitlines()[1],
+                                 *rows]) + "\n")
+    before = digest(labels)
+    base = ["evaluate", "--images", str(images), "--labels", str(labels)]
+    assert main([*base, "--json", str(labels)]) == 2
+    assert "is one of the inputs" in capsys.readouterr().err and digest(labels) == before
+    chart = tmp_path / "mine.jpg"
+    chart.write_bytes(b"the user's own picture")
+    assert main([*base, "--chart", str(chart)]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert chart.read_bytes() == b"the user's own picture"
+    out = tmp_path / "r.json"
+    out.write_text("{}")
+    assert main([*base, "--json", str(out), "--overwrite"]) == 0
+    assert json.loads(out.read_text())["images"] == 8
+
+
+def test_export_never_replaces_the_model(tmp_path, tiny_model, capsys):
+    pytest.importorskip("onnx")
+    model = tmp_path / "m.safetensors"
+    shutil.copy(tiny_model, model)
+    before = digest(model)
+    assert main(["export", "--model", str(model), "--onnx", str(model)]) == 2
+    assert "is one of the inputs" in capsys.readouterr().err and digest(model) == before
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"old")
+    assert main(["export", "--model", str(model), "--onnx", str(onnx)]) == 2
+    assert onnx.read_bytes() == b"old"
+    assert main(["export", "--model", str(model), "--onnx", str(onnx), "--overwrite"]) == 0
+    assert onnx.stat().st_size > 1000
+
+
+def test_annotate_keeps_folders_and_never_replaces_a_file(tmp_path, capsys):
+    for folder, crop in (("a", CROPS[0]), ("b", CROPS[1])):
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        shutil.copy(crop, tmp_path / "in" / folder / "x.jpg")  # the same name twice
+    out = tmp_path / "ann"
+    assert main(["predict", str(tmp_path / "in"), "--annotate", str(out)]) == 0
+    made = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg"))
+    assert made == ["a/x.annotated.jpg", "b/x.annotated.jpg"]
+    assert digest(out / "a/x.annotated.jpg") != digest(out / "b/x.annotated.jpg")
+    mine = out / "a" / "x.annotated.jpg"
+    mine.write_bytes(b"mine")
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "in"), "--annotate", str(out)]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err and mine.read_bytes() == b"mine"
+    assert main(["predict", str(tmp_path / "in"), "--annotate", str(out), "--overwrite"]) == 0
+    assert mine.stat().st_size > 1000
+    # a folder that cannot be made is refused before any work
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["predict", str(CROPS[0]), "--annotate", str(blocker / "sub")]) == 2
+    assert "cannot write there" in capsys.readouterr().err
+
+
+def test_names_with_newlines_and_escapes_resume_cleanly(tmp_path, capsys):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    names = ["two\nlines.jpg", os.fsdecode(b"face-\xff.jpg"), "face-\\udcff.jpg", "plain.jpg"]
+    for n, crop in zip(names, CROPS):
+        (folder / n).write_bytes(crop.read_bytes())
+    out = tmp_path / "r.csv"
+    for _ in range(3):  # a first run, then two resumes: nothing added, nothing damaged
+        assert main(["predict", str(folder), "--no-detect", "--output", str(out)]) == 0
+        err = capsys.readouterr().err
+        assert "dropped" not in err
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 4 and len({r["file"] for r in rows}) == 4
+    assert all("\n" not in r["file"] for r in rows)
+    assert any(r["file"].endswith("two\\nlines.jpg") for r in rows)
