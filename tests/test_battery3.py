@@ -109,3 +109,33 @@ def test_names_with_newlines_and_escapes_resume_cleanly(tmp_path, capsys):
     assert len(rows) == 4 and len({r["file"] for r in rows}) == 4
     assert all("\n" not in r["file"] for r in rows)
     assert any(r["file"].endswith("two\\nlines.jpg") for r in rows)
+
+
+def test_a_run_whose_loss_is_not_finite_stops_and_a_nan_model_is_refused(
+        tmp_path, tiny_cache, tiny_model, capsys):
+    import torch
+
+    from faceattr import FaceAttrError, Recognizer
+    from faceattr.models.modelfile import load_model, read_metadata, save_model
+
+    from .conftest import TINY_TRAIN
+
+    sets = [a for s in [*TINY_TRAIN, "train.epochs=1", "train.lr=1e9",
+                        f'data.train=["{tiny_cache}"]'] for a in ("--set", s)]
+    assert main(["train", "--out", str(tmp_path / "run"), "--quiet", *sets]) == 2
+    err = capsys.readouterr().err
+    assert "training stopped: the loss is nan" in err and "lower train.lr" in err
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+    for bad in ("train.lr=nan", "augment.rotate=1e9", "train.seed=-1"):
+        assert main(["train", "--out", str(tmp_path / "r2"), "--set", bad]) == 2
+        assert bad.split("=")[0] in capsys.readouterr().err
+    model, _ = load_model(tiny_model)
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    meta = {k: v for k, v in read_metadata(tiny_model).items() if k not in ("format", "config")}
+    nan = tmp_path / "nan.safetensors"
+    save_model(model, nan, meta)
+    with pytest.raises(FaceAttrError, match="not finite"):
+        Recognizer(nan, backend="torch")
+    assert main(["export", "--model", str(nan), "--onnx", str(tmp_path / "n.onnx")]) == 2
+    assert "not finite" in capsys.readouterr().err

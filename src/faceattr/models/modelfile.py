@@ -80,6 +80,11 @@ def load_model(path: str | Path, device: str = "cpu"
         with safe_open(str(path), framework="pt", device=device) as f:
             state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
         model.load_state_dict(state, strict=True)
+        bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if bad:
+            raise FaceAttrError(f"{path}: weights that are not finite (NaN or inf) in {bad[0]}"
+                                f"{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}; "
+                                "not a usable model")
     except (SafetensorError, RuntimeError) as e:
         raise FaceAttrError(f"{path}: weights do not match the model config "
                             f"({str(e).splitlines()[0][:100]})") from None

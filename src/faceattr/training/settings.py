@@ -8,6 +8,7 @@ any data is read, and gives the loop typed access (``s.train.epochs``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
@@ -78,7 +79,7 @@ class TrainSettings:
     lr: float = setting(2e-3, above=0)
     weight_decay: float = setting(5e-4, lo=0)
     warmup_steps: int = setting(200, lo=0)
-    seed: int = setting(0)
+    seed: int = setting(0, lo=0)
     threads: int = setting(0, lo=0)
     amp: bool = setting(True)
     log_every: int = setting(20, lo=1)
@@ -94,9 +95,9 @@ class TrainSettings:
 @dataclass
 class AugmentSettings:
     flip: float = setting(0.5, lo=0, hi=1)
-    scale: float = setting(0.08, lo=0)
-    shift: float = setting(0.06, lo=0)
-    rotate: float = setting(8.0, lo=0)
+    scale: float = setting(0.08, lo=0, below=1)
+    shift: float = setting(0.06, lo=0, below=1)
+    rotate: float = setting(8.0, lo=0, hi=180)
     brightness: float = setting(0.25, lo=0)
     contrast: float = setting(0.25, lo=0)
     saturation: float = setting(0.25, lo=0)
@@ -169,6 +170,8 @@ def _check(key: str, f, value: Any) -> None:
     m = f.metadata
     if m.get("choices") and value not in m["choices"]:
         raise FaceAttrError(f"{key} = {value!r}: use one of {', '.join(m['choices'])}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FaceAttrError(f"{key} = {value}: must be a finite number")
     if isinstance(value, (int, float)) and not is_bool:
         if m.get("lo") is not None and value < m["lo"]:
             raise FaceAttrError(f"{key} = {value}: must be at least {m['lo']}")

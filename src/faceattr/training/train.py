@@ -354,6 +354,11 @@ def train_epoch(run: Run, epoch: int, skip: int, deadline: float | None, val_sec
             # mixed tasks: every output, each row with its own labels
             out = run.model(x, all_outputs=True) if isinstance(y, dict) else run.model(x).float()
         loss, _ = run.loss_fn(out, y)
+        if not torch.isfinite(loss):
+            raise FaceAttrError(
+                f"training stopped: the loss is {loss.item()} at step {run.state['step']} "
+                f"(epoch {epoch + 1}, lr {lr:.3g}); the checkpoint of the last finished epoch "
+                f"is kept in {run.out}; lower train.lr or check the data")
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
         if run.world > 1:  # the loss's own parameters (uncertainty weights) sit outside DDP
