@@ -139,3 +139,49 @@ def test_a_run_whose_loss_is_not_finite_stops_and_a_nan_model_is_refused(
         Recognizer(nan, backend="torch")
     assert main(["export", "--model", str(nan), "--onnx", str(tmp_path / "n.onnx")]) == 2
     assert "not finite" in capsys.readouterr().err
+
+
+def test_many_image_calls_check_their_arguments(tmp_path):
+    from faceattr import FaceAttrError, Recognizer
+
+    rec = Recognizer(detect=False)
+    with pytest.raises(FaceAttrError, match="takes a list of images, got one"):
+        rec.predict_batch(str(CROPS[0]))
+    for bad in (0, -1, 2.5):
+        with pytest.raises(FaceAttrError, match="batch_size"):
+            rec.predict_batch([CROPS[0]], batch_size=bad)
+        with pytest.raises(FaceAttrError, match="batch_size"):
+            list(rec.iter_predict([CROPS[0]], batch_size=bad))
+    with pytest.raises(FaceAttrError, match="workers -2"):
+        rec.predict_batch([CROPS[0]], workers=-2)
+    pytest.importorskip("av", reason="pip install 'faceattr[video]'")
+    with pytest.raises(FaceAttrError, match="batch_size"):
+        rec.predict_video(tmp_path / "v.mp4", batch_size=0)
+
+
+def test_an_unreadable_subfolder_is_named(tmp_path, monkeypatch, capsys):
+    import faceattr.storage.shards as shards
+
+    (tmp_path / "ok").mkdir()
+    shutil.copy(CROPS[0], tmp_path / "ok" / "a.jpg")
+    real = os.walk
+
+    def walk(top, onerror=None, **kw):  # as os.walk does on a folder it may not list
+        onerror(PermissionError(13, "Permission denied", str(tmp_path / "locked")))
+        yield from real(top, onerror=onerror, **kw)
+
+    monkeypatch.setattr(shards.os, "walk", walk)
+    assert shards.scan_images(tmp_path) == ["ok/a.jpg"]
+    assert f"not read: {tmp_path / 'locked'}: Permission denied" in capsys.readouterr().err
+
+
+def test_evaluate_with_no_readable_image_is_an_error(tmp_path, capsys):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    name = CROPS[0].name
+    (folder / name).write_bytes(b"\xff\xd8 broken")
+    labels = tmp_path / "l.txt"
+    row = next(r for r in CELEBA_ATTR.read_text().splitlines()[2:] if r.startswith(name))
+    labels.write_text(f"1\n{CELEBA_ATTR.read_text().splitlines()[1]}\n{row}\n")
+    assert main(["evaluate", "--images", str(folder), "--labels", str(labels)]) == 2
+    assert "could be read" in capsys.readouterr().err

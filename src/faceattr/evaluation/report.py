@@ -59,6 +59,10 @@ def frame_rows(ds: Dataset, size: int, workers: int = 2, progress: bool = False,
             keep.extend(ok)
             errors.extend(e for e in errs if e is not None)
             fallback += sum(fb)
+    if not any(keep):
+        raise FaceAttrError(f"no image of {ds.spec.images} could be read ({len(errors)} "
+                            f"unreadable; first: {errors[0] if errors else '-'}): nothing to "
+                            "evaluate")
     return np.concatenate(faces), np.asarray(keep, bool), errors, fallback
 
 

@@ -29,6 +29,19 @@ from faceattr.results import Prediction, Result, VideoPlace
 __all__ = ["Prediction", "Recognizer", "Result", "VideoPlace"]
 
 
+def check_many(images: object, batch_size: int, workers: int | None) -> None:
+    """The arguments of the many-image calls: a list of images (not one path, whose
+    characters would be read as paths), a positive batch size, a positive or no worker count."""
+    if isinstance(images, (str, Path, bytes, Image.Image, np.ndarray)):
+        raise FaceAttrError(f"predict_batch takes a list of images, got one "
+                            f"({type(images).__name__}); use predict() for one image, or "
+                            "pass [image]")
+    for name, value in (("batch_size", batch_size), ("workers", workers)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 1):
+            raise FaceAttrError(f"{name} {value!r}: must be a whole number of at least 1")
+
+
 def _describe(image: ImageInput, i: int) -> str:
     return str(image) if isinstance(image, (str, Path)) else f"<{type(image).__name__} #{i}>"
 
@@ -165,6 +178,7 @@ class Recognizer:
         two batches ahead while the network runs on the batch before (Pillow and ONNX
         Runtime all release the GIL while they work).
         """
+        check_many(images, batch_size, workers)
         workers = workers or max(2, os.cpu_count() or 1)
         ahead = 2 * batch_size
         source = enumerate(images)

@@ -21,6 +21,12 @@ def predict_video(rec, path: str | Path, fps: float = 5.0, batch_size: int = 64,
     then one per track with its probabilities and age averaged and the share of its frames per
     expression (``.video.frames`` set). A video that breaks off gives what it could read, then
     a prediction with ``error`` set."""
+    from faceattr.errors import FaceAttrError
+    from faceattr.inference.recognizer import check_many
+
+    check_many([], batch_size, None)
+    if not isinstance(fps, (int, float)) or isinstance(fps, bool) or not 0 < fps < 1000:
+        raise FaceAttrError(f"fps {fps!r}: must be a number of frames per second over 0")
     path = Path(path)
     reader = VideoReader(path, fps)
     tracker = tracker or Tracker()

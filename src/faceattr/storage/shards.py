@@ -9,6 +9,7 @@ in the path and reads the member at its offset. Each process indexes an archive 
 from __future__ import annotations
 
 import os
+import sys
 import tarfile
 from functools import lru_cache
 from pathlib import Path
@@ -116,13 +117,17 @@ def scan_images(root: Path) -> list[str]:
         raise FaceAttrError(f"images not found: {root} (expected a folder, a .tar file or a "
                             "folder of .tar shards)")
     out = []
-    for dirpath, _, names in os.walk(root):
+    unreadable: list[str] = []
+    for dirpath, _, names in os.walk(root, onerror=lambda e: unreadable.append(
+            f"{e.filename}: {e.strerror or e}")):
         for name in names:
             rel = Path(dirpath, name).relative_to(root).as_posix()
             if is_image_name(name):
                 out.append(rel)
             elif is_tar_name(name):
                 out += [f"{rel}/{m}" for m in tar_members(root / rel)]
+    for what in unreadable:  # said, never skipped without a word
+        print(f"note: not read: {what}", file=sys.stderr)
     return sorted(out)
 
 
