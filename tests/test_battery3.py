@@ -185,3 +185,66 @@ def test_evaluate_with_no_readable_image_is_an_error(tmp_path, capsys):
     labels.write_text(f"1\n{CELEBA_ATTR.read_text().splitlines()[1]}\n{row}\n")
     assert main(["evaluate", "--images", str(folder), "--labels", str(labels)]) == 2
     assert "could be read" in capsys.readouterr().err
+
+
+# ---- video: bounded memory, the stream's rotation ---------------------------------------------
+
+def test_a_4k_video_stays_under_the_memory_limit(tmp_path):
+    """Frames are reduced in FFmpeg's scaler as they are decoded (at most 1280 px): a 4K clip
+    is read under a 1.5 GB address-space limit, in a fresh process, as a user would run it."""
+    pytest.importorskip("av", reason="pip install 'faceattr[video]'")
+    import resource
+    import subprocess
+    import sys
+
+    from .test_battery2 import MEMORY_LIMIT
+    from .videos import make_video
+
+    from faceattr.preprocess.video import VideoReader
+
+    clip = tmp_path / "4k.mp4"
+    make_video(clip, CROPS[:3], seconds=3.0, fps=10, size=(3840, 2160), side=600)
+    frames = list(VideoReader(clip, fps=5))
+    assert frames and all(f.image.size == (1280, 720) and f.scale == 3.0 for f in frames)
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    r = subprocess.run([sys.executable, "-m", "faceattr", "predict", str(clip), "--format",
+                        "jsonl"], capture_output=True, text=True, preexec_fn=limit, timeout=300)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    faces = [x for x in records if "frame" in x]
+    assert faces and max(x["box"][2] for x in faces) > 1500  # boxes in the 4K frame's pixels
+    assert len([x for x in records if x.get("summary")]) == 3
+
+
+def test_a_sideways_phone_video_is_read_upright(tmp_path):
+    """A portrait video stored sideways with a display rotation (as phones write it) is turned
+    upright before faces are found, as EXIF is honoured for photos."""
+    av = pytest.importorskip("av", reason="pip install 'faceattr[video]'")
+    from PIL import Image
+
+    from faceattr import Recognizer
+
+    upright = Image.open(CROPS[0]).convert("RGB").resize((200, 200))
+    canvas = Image.new("RGB", (360, 640), (120, 120, 120))
+    canvas.paste(upright, (80, 200))
+    stored = canvas.rotate(90, expand=True)  # 640x360, the face on its side
+    clip = tmp_path / "phone.mp4"
+    with av.open(str(clip), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = stored.width, stored.height, "yuv420p"
+        s.set_display_rotation(-90)  # shown turned back by 90 degrees: upright
+        for _ in range(10):
+            for packet in s.encode(av.VideoFrame.from_image(stored)):
+                c.mux(packet)
+        for packet in s.encode():
+            c.mux(packet)
+    rec = Recognizer()
+    frames = [p for p in rec.predict_video(clip, fps=5) if p.video.frame is not None]
+    photo = rec.predict(canvas)
+    assert frames and all(p.face.box[2] <= 360 + 1 for p in frames)  # the upright frame's width
+    got = frames[0].probabilities
+    assert max(abs(got[a] - photo.probabilities[a]) for a in got) < 0.15
+    assert frames[0].decisions["Male"] == photo.decisions["Male"]

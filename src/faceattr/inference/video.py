@@ -40,6 +40,12 @@ def predict_video(rec, path: str | Path, fps: float = 5.0, batch_size: int = 64,
     name = str(path)
     for res in rec.iter_predict(images(), batch_size=batch_size):
         frame = frames.popleft()
+        if frame.scale != 1.0:  # found on the reduced frame: boxes in the video's own pixels
+            for p in res.faces:
+                if p.face is not None:
+                    p.face = p.face.scaled(frame.scale)
+                if p.box is not None:
+                    p.box = tuple(v * frame.scale for v in p.box)  # type: ignore[assignment]
         faces = [p for p in res.faces if p.face is not None]
         ids = tracker.update(frame.time, [p.face.box for p in faces])
         for p, track_id in zip(faces, ids):
