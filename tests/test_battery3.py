@@ -197,10 +197,10 @@ def test_a_4k_video_stays_under_the_memory_limit(tmp_path):
     import subprocess
     import sys
 
+    from faceattr.preprocess.video import VideoReader
+
     from .test_battery2 import MEMORY_LIMIT
     from .videos import make_video
-
-    from faceattr.preprocess.video import VideoReader
 
     clip = tmp_path / "4k.mp4"
     make_video(clip, CROPS[:3], seconds=3.0, fps=10, size=(3840, 2160), side=600)
