@@ -248,3 +248,80 @@ def test_a_sideways_phone_video_is_read_upright(tmp_path):
     got = frames[0].probabilities
     assert max(abs(got[a] - photo.probabilities[a]) for a in got) < 0.15
     assert frames[0].decisions["Male"] == photo.decisions["Male"]
+
+
+# ---- the service's memory -----------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_service_memory_with_four_16_bit_8k_pngs(tmp_path):
+    """Four concurrent uploads of a 129 KB 16-bit 7999x7999 PNG (a float64 copy of each once
+    took the service to 6.3 GB): each is reduced in its own mode as it is decoded; the server
+    process's peak resident memory stays under 2 GB."""
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import httpx
+    import numpy as np
+    from PIL import Image
+
+    a = np.zeros((7999, 7999), np.uint16)
+    a[3000:5000, 3000:5000] = 40000
+    png = tmp_path / "big16.png"
+    Image.fromarray(a).save(png)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "faceattr", "serve", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(url + "/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        data, codes = png.read_bytes(), []
+
+        def post():
+            r = httpx.post(url + "/v1/predict", timeout=120,
+                           files=[("files", ("big.png", data, "image/png"))])
+            codes.append(r.status_code)
+
+        threads = [threading.Thread(target=post) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        peak_kb = int(next(line for line in status.splitlines()
+                           if line.startswith("VmHWM")).split()[1])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert codes == [200] * 4
+    assert peak_kb < 2_000_000, f"peak {peak_kb / 1e6:.2f} GB"
+
+
+def test_service_refuses_before_reading_what_it_cannot_hold():
+    from fastapi.testclient import TestClient
+
+    from faceattr.serving.app import ByteBudget, create_app
+
+    b = ByteBudget(100)
+    assert b.take(80) and not b.take(30) and b.take(20)  # 100 in flight: full
+    b.give(80)
+    b.give(20)
+    assert b.used == 0 and b.take(500)  # one request alone always fits
+    app = create_app(max_inflight_bytes=1000)
+    client = TestClient(app)
+    jpeg = CROPS[0].read_bytes()
+    assert client.post("/v1/predict", files=[("files", ("a.jpg", jpeg, "image/jpeg"))]
+                       ).status_code == 200
+    app.state.budget.take(900)  # another request holds most of the budget
+    r = client.post("/v1/predict", files=[("files", ("a.jpg", jpeg, "image/jpeg"))])
+    assert r.status_code == 503 and "retry" in r.json()["detail"]
+    assert app.state.budget.used == 900  # the refused request took nothing

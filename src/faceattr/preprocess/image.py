@@ -49,19 +49,50 @@ def to_rgb(im: Image.Image) -> Image.Image:
     if mode == "RGB":
         return im
     if mode.startswith("I") or mode == "F":
-        a = np.asarray(im, dtype=np.float64)
-        top = a.max(initial=0.0)
-        if mode.startswith("I;16") or (mode.startswith("I") and top > 255):
-            a = a * (255.0 / 65535.0)
-        elif mode == "F" and top <= 1.0:
-            a = a * 255.0
-        grey = np.clip(np.rint(a), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, "L").convert("RGB")
+        return grey8(im).convert("RGB")
     if "A" in mode or "a" in mode or (mode == "P" and "transparency" in im.info):
         back = Image.new("RGBA", im.size, (*FILL, 255))
         back.alpha_composite(im.convert("RGBA"))
         return back.convert("RGB")
     return im.convert("RGB")
+
+
+def grey8(im: Image.Image) -> Image.Image:
+    """A 16/32-bit integer or float greyscale picture as 8-bit ``L`` (see :func:`to_rgb`),
+    converted a band of rows at a time in float32."""
+    mode = im.mode
+    a = np.asarray(im)
+    top = float(a.max(initial=0))
+    k = 1.0
+    if mode.startswith("I;16") or (mode.startswith("I") and top > 255):
+        k = 255.0 / 65535.0
+    elif mode == "F" and top <= 1.0:
+        k = 255.0
+    grey = np.empty(a.shape, np.uint8)
+    for r in range(0, a.shape[0], 256):  # float32, a band of rows at a time
+        band = a[r:r + 256].astype(np.float32) * np.float32(k)
+        grey[r:r + 256] = np.clip(np.rint(band), 0, 255)
+    return Image.fromarray(grey, "L")
+
+
+def reduce_like_draft(im: Image.Image, short: int | None, long: int | None) -> Image.Image:
+    """What JPEG ``draft`` does for the other formats: the picture reduced by the largest of 2,
+    4 or 8 that keeps the shorter side at least ``short`` and the longer at least ``long``
+    (box filter, in the picture's own mode: a 64 MP 16-bit PNG is never held as 8-bit RGB, let
+    alone as floats, at full size)."""
+    w, h = im.size
+    k = max((short or 0) / min(w, h), (long or 0) / max(w, h))
+    factor = 1
+    while factor < 8 and k * factor * 2 <= 1:
+        factor *= 2
+    if factor == 1:
+        return im
+    if im.mode.startswith("I;16"):  # reduce() does not take it: 8-bit grey first (1 byte/px)
+        im = grey8(im)
+    try:
+        return im.reduce(factor)
+    except ValueError:  # another mode reduce() does not take: convert first
+        return to_rgb(im).reduce(factor)
 
 
 def decode(source: str | Path | bytes, name: str | None = None,
@@ -104,8 +135,11 @@ def decode_reduced(source: str | Path | bytes, name: str | None = None, *,
                 if k < 1:
                     im.draft("RGB", (math.ceil(w * k), math.ceil(h * k)))
             im.load()
-            scale = full[0] / im.size[0]
-            return to_rgb(ImageOps.exif_transpose(im)), scale
+            pic: Image.Image = im
+            if (short or long) and im.format != "JPEG":
+                pic = reduce_like_draft(im, short, long)
+            scale = full[0] / pic.size[0]
+            return to_rgb(ImageOps.exif_transpose(pic)), scale
     except FaceAttrError:
         raise
     except FileNotFoundError:

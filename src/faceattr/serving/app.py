@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -33,6 +34,28 @@ from faceattr.serving.groups import attribute_groups
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_FILES = 16
+# upload bytes held at once over all requests; with the decoded pictures (each reduced to the
+# detector's scan size as it is decoded) this keeps the service under about 2 GB
+MAX_INFLIGHT_BYTES = 256 * 1024 * 1024
+
+
+class ByteBudget:
+    """A count of bytes that requests take before reading their uploads and give back after."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bool:
+        with self._lock:
+            if self.used and self.used + n > self.limit:  # one request alone always fits
+                return False
+            self.used += n
+            return True
+
+    def give(self, n: int) -> None:
+        with self._lock:
+            self.used -= n
 
 
 class Face(BaseModel):
@@ -114,7 +137,8 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
                max_upload_bytes: int = MAX_UPLOAD_BYTES, detector: str = DEFAULT_DETECTOR,
                min_face: float = MIN_FACE, detector_score: float | None = None,
                detect_size: int | None = None, detect: bool = True,
-               options: PredictOptions | None = None) -> FastAPI:
+               options: PredictOptions | None = None,
+               max_inflight_bytes: int = MAX_INFLIGHT_BYTES) -> FastAPI:
     """Build the application around one loaded model and face detector (``options``, when
     given, instead of the separate model and detection arguments; a request sets its own
     threshold). Its thread pool, batcher and recognizer stop when the application does."""
@@ -126,6 +150,7 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infer")
     batcher = MicroBatcher(rec.engine)  # concurrent requests share network calls
     slots = asyncio.Semaphore(workers + queue)
+    budget = ByteBudget(max_inflight_bytes)
     model_name = rec.engine.path.name
 
     @contextlib.asynccontextmanager
@@ -187,20 +212,28 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
             raise HTTPException(422, str(e)) from None
         if len(files) > MAX_FILES:
             raise HTTPException(413, f"at most {MAX_FILES} files per request")
-        uploads: list[tuple[str, bytes | FaceAttrError]] = []
-        for f in files:
-            name = upload_name(f.filename)
-            data = await f.read(max_upload_bytes + 1)
-            if len(data) > max_upload_bytes:
-                uploads.append((name, ImageTooLarge(f"{name}: larger than {max_upload_bytes} "
-                                                    "bytes")))
-            else:
-                uploads.append((name, data))
-        if slots.locked():
-            raise HTTPException(503, "server busy: too many requests waiting; retry shortly")
-        async with slots:
-            loop = asyncio.get_running_loop()
-            found, probs = await loop.run_in_executor(pool, infer, uploads)
+        # what this request's uploads take in memory, reserved before any is read: a request
+        # that does not fit beside those in flight is refused (503), not read
+        need = sum(min(f.size if f.size is not None else max_upload_bytes,
+                       max_upload_bytes + 1) for f in files)
+        if slots.locked() or not budget.take(need):
+            raise HTTPException(503, "server busy: too many requests or too much upload data "
+                                     "in flight; retry shortly")
+        try:
+            uploads: list[tuple[str, bytes | FaceAttrError]] = []
+            for f in files:
+                name = upload_name(f.filename)
+                data = await f.read(max_upload_bytes + 1)
+                if len(data) > max_upload_bytes:
+                    uploads.append((name, ImageTooLarge(f"{name}: larger than "
+                                                        f"{max_upload_bytes} bytes")))
+                else:
+                    uploads.append((name, data))
+            async with slots:
+                loop = asyncio.get_running_loop()
+                found, probs = await loop.run_in_executor(pool, infer, uploads)
+        finally:
+            budget.give(need)
         failed = [e for e in found if isinstance(e, FaceAttrError)]
         if len(failed) == len(found):  # nothing usable: the first file's own status
             raise HTTPException(http_status(failed[0]), str(failed[0]))
@@ -244,7 +277,7 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
                    "type": e.get("type", "")} for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
 
-    app.state.pool, app.state.batcher = pool, batcher
+    app.state.pool, app.state.batcher, app.state.budget = pool, batcher, budget
     return app
 
 
