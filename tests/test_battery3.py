@@ -325,3 +325,62 @@ def test_service_refuses_before_reading_what_it_cannot_hold():
     r = client.post("/v1/predict", files=[("files", ("a.jpg", jpeg, "image/jpeg"))])
     assert r.status_code == 503 and "retry" in r.json()["detail"]
     assert app.state.budget.used == 900  # the refused request took nothing
+
+
+def test_odd_python_inputs_are_one_line_errors():
+    import numpy as np
+    from PIL import Image
+
+    from faceattr import FaceAttrError, Recognizer
+
+    rec = Recognizer(detect=False)
+    closed = Image.new("RGB", (64, 64))
+    closed.close()
+    for image, msg in [(np.full((20, 20, 3), "a"), "array of <U1 is not an image"),
+                       (np.array([[object()] * 20] * 20, dtype=object), "array of object"),
+                       (Image.new("La", (64, 64)), "cannot use this PIL image"),
+                       (closed, "cannot use this PIL image")]:
+        with pytest.raises(FaceAttrError, match=msg):
+            rec.predict(image)
+    for kw, msg in [({"min_face": "20"}, "minimum face size '20': must be a number"),
+                    ({"detector_score": "x"}, "detector option score 'x': must be a number")]:
+        with pytest.raises(FaceAttrError, match=msg):
+            Recognizer(**kw)
+
+
+def test_video_edge_cases_are_one_line_messages(tmp_path, capsys):
+    av = pytest.importorskip("av", reason="pip install 'faceattr[video]'")
+    import numpy as np
+
+    from .videos import make_video
+
+    # an audio-only mp4
+    audio = tmp_path / "audio.mp4"
+    with av.open(str(audio), "w") as c:
+        s = c.add_stream("aac", rate=16000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
+                                           layout="mono")
+        frame.sample_rate = 16000
+        for packet in s.encode(frame):
+            c.mux(packet)
+        for packet in s.encode():
+            c.mux(packet)
+    assert main(["predict", str(audio)]) == 1
+    assert "no video stream in the file" in capsys.readouterr().err
+    # an odd width, annotated
+    odd = tmp_path / "odd.mp4"
+    make_video(odd, CROPS[:3], seconds=2.0, fps=10, size=(642, 360))
+    out = tmp_path / "odd.annotated.mp4"
+    assert main(["predict", str(odd), "--annotate", str(out)]) == 0
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.width == 642
+    # a damaged video among others: the others are still done
+    broken = tmp_path / "broken.mp4"
+    data = bytearray(odd.read_bytes())
+    data[len(data) // 3: len(data) // 3 + 2000] = b"\\x00" * 2000
+    broken.write_bytes(bytes(data[: len(data) // 2]))
+    capsys.readouterr()
+    rc = main(["predict", str(broken), str(odd), "--format", "jsonl"])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and rc in (0, 1)
+    assert any(json.loads(line)["file"] == str(odd) for line in captured.out.splitlines())

@@ -102,11 +102,17 @@ def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 
         stream.thread_type = "AUTO"
         rate = stream.average_rate or 30
         enc = dst.add_stream("libx264", rate=rate)
-        enc.width, enc.height, enc.pix_fmt = stream.codec_context.width, \
-            stream.codec_context.height, "yuv420p"
+        enc.pix_fmt = "yuv420p"
+        size: tuple[int, int] | None = None
         for k, frame in enumerate(src.decode(stream)):
             t = float(frame.time) if frame.time is not None else k / float(rate)
             image = frame.to_image()
+            rotation = int(getattr(frame, "rotation", 0) or 0) % 360
+            if rotation:  # upright, as the boxes were found (preprocess/video.py)
+                image = image.rotate(rotation, expand=True)
+            if size is None:  # H.264 in 4:2:0 wants even sides: an odd last column is cut
+                size = (image.width - image.width % 2, image.height - image.height % 2)
+                enc.width, enc.height = size
             i = bisect.bisect_right(times, t + 1e-6) - 1
             if i >= 0:
                 draw = ImageDraw.Draw(image)
@@ -122,6 +128,8 @@ def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 
                     draw.rectangle((x0, y1, x0 + draw.textlength(label) + 6, y1 + 14),
                                    fill=colour)
                     draw.text((x0 + 3, y1 + 1), label, fill="white")
+            if image.size != size:
+                image = image.crop((0, 0, *size))
             for packet in enc.encode(av.VideoFrame.from_image(image)):
                 dst.mux(packet)
         for packet in enc.encode():

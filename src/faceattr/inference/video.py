@@ -84,6 +84,9 @@ def video_result(rec, path: Path, fps: float, batch_size: int) -> Result:
         preds = list(predict_video(rec, path, fps, batch_size))
     except FaceAttrError as e:
         return Result(str(path), error=str(e))
+    except Exception as e:  # the decoder's own failures on a damaged file: this video only
+        return Result(str(path), error=f"{path}: not a video we can read "
+                                       f"({type(e).__name__}: {str(e)[:80]})")
     errors = [p.error for p in preds if p.error is not None]
     faces = [p for p in preds if p.error is None]
     return Result(str(path), faces, errors[0] if errors else

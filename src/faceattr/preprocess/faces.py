@@ -100,6 +100,12 @@ class FacePipeline:
     def __init__(self, size: int, detector: Detector | str | None = None,
                  framing: Framing | str | None = None, min_face: float = MIN_FACE,
                  detector_options: dict[str, Any] | None = None) -> None:
+        for what, value in (("minimum face size", min_face),
+                            *((f"detector option {k}", v) for k, v in
+                              (detector_options or {}).items() if v is not None)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or \
+                    not math.isfinite(value):
+                raise FaceAttrError(f"{what} {value!r}: must be a number")
         if min_face < 0:
             raise FaceAttrError(f"minimum face size {min_face}: must be at least 0")
         self.size = size

@@ -170,9 +170,17 @@ def to_pil(image: str | Path | Image.Image | np.ndarray, name: str = "image",
         return open_image(image, reduce_to)
     if isinstance(image, Image.Image):
         check_size(*image.size, name)
-        return to_rgb(image)
+        try:
+            image.load()  # a closed image says so here
+            return to_rgb(image)
+        except (ValueError, OSError) as e:  # a closed image, a mode Pillow cannot convert (La, ...)
+            raise FaceAttrError(f"{name}: cannot use this PIL image ({e})") from None
     if isinstance(image, np.ndarray):
         arr = image
+        if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+                or arr.dtype == bool):
+            raise FaceAttrError(f"{name}: an array of {arr.dtype} is not an image (expected "
+                                "uint8, uint16 or float pixels)")
         if arr.ndim == 3 and arr.shape[2] == 1:
             arr = arr[..., 0]
         if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):

@@ -67,9 +67,12 @@ class VideoReader:
         try:
             self._container = av.open(str(self.path))
             self._stream = self._container.streams.video[0]
-        except (av.FFmpegError, IndexError, OSError) as e:
+        except IndexError:
+            raise FaceAttrError(f"{self.path}: no video stream in the file (audio only?)") \
+                from None
+        except (av.FFmpegError, OSError, UnicodeDecodeError, AttributeError, ValueError) as e:
             raise FaceAttrError(f"{self.path}: not a video we can read "
-                                f"({str(e).splitlines()[0][:80] if str(e) else 'no video stream'})"
+                                f"({str(e).splitlines()[0][:80] if str(e) else type(e).__name__})"
                                 ) from None
         s = self._stream
         s.thread_type = "AUTO"  # decode with frame threads
@@ -106,9 +109,12 @@ class VideoReader:
                     continue
                 next_time = max(next_time + step, t + step / 2)
                 yield self._frame(frame, index, t)
-        except (av.FFmpegError, OSError, ValueError) as e:
-            self.error = (f"{self.path}: the video breaks off after frame {index} "
-                          f"({str(e).splitlines()[0][:80]}); the frames before it were read")
+        except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError, AttributeError) as e:
+            what = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
+            where = (f"breaks off after frame {index}" if index >= 0
+                     else "breaks off before its first frame")
+            self.error = (f"{self.path}: the video {where} ({what})"
+                          + ("; the frames before it were read" if index >= 0 else ""))
         else:  # the decoder stopped quietly: a file cut short ends before its stated length
             d = self.info.duration
             if d and t < d - max(0.5, 2 / self.info.fps):
