@@ -211,7 +211,7 @@ def test_time_limit_stops_inside_an_epoch_and_resume_finishes(tiny_cache, tmp_pa
     assert main([*argv, "--time-limit", "5"]) == 0
     out = capsys.readouterr().out
     assert "stopped at the time limit, in epoch 2/3 after batch 3/32" in out
-    assert "best validation mean accuracy so far" in out and "--resume" in out
+    assert "best epoch 1: val mean accuracy" in out and "--resume" in out
     assert (tmp_path / "run" / "last.ckpt").exists()
     assert not (tmp_path / "run" / "model.safetensors").exists()
     assert len(list(csv.DictReader((tmp_path / "run" / "log.csv").open()))) == 1

@@ -52,6 +52,5 @@ def run(args: argparse.Namespace) -> int:
     result = train(cfg, args.out, resume=args.resume, progress=not args.quiet,
                    time_limit=args.time_limit)
     if "model" in result:
-        print(f"trained {result['epochs']} epochs; best validation mean accuracy "
-              f"{result['best_val_mean_accuracy']:.2%}; model: {result['model']}")
+        print(f"trained {result['epochs']} epochs; {result['best']}; model: {result['model']}")
     return 0

@@ -38,8 +38,8 @@ from faceattr.training.losses import MixedLoss, build_loss, expected_age
 from faceattr.training.settings import Settings, TrainSettings
 
 LOG_FIELDS = ["epoch", "step", "lr", "train_loss", "val_loss", "val_mean_accuracy",
-              "val_balanced_accuracy", "val_age_mae", "val_expression_accuracy", "images_per_s",
-              "seconds"]
+              "val_balanced_accuracy", "val_age_mae", "val_expression_accuracy", "val_score",
+              "images_per_s", "seconds"]
 
 # Mixed training selects the epoch on the three tasks' errors, each relative to its target:
 # score = -(attribute error / 0.102 + age MAE / 5.5 + expression error / 0.18) / 3 (higher better).
@@ -231,7 +231,7 @@ def train(cfg: dict[str, Any], out: Path, resume: bool = False,
         end_epoch(run, epoch, skip, progress)
         val_seconds = time.perf_counter() - v0 + 5.0
         skip = 0
-    result: dict[str, Any] = {"epochs": run.state["epoch"],
+    result: dict[str, Any] = {"epochs": run.state["epoch"], "best": best_epoch(run.state),
                               "best_val_mean_accuracy": run.state["best"]}
     if run.master:
         result["model"] = str(write_model(run))
@@ -304,7 +304,8 @@ def setup(cfg: dict[str, Any], out: Path, resume: bool) -> Run:
                             lr=s.train.lr)
     ema_model = copy.deepcopy(model).eval() if s.train.ema_decay > 0 else None
     modules = {"model": model, "loss": loss_fn} | ({"ema": ema_model} if ema_model else {})
-    state: dict[str, Any] = {"epoch": 0, "step": 0, "best": -1.0, "history": []}
+    # best: the selection score of the best epoch so far (None before the first validation)
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "best": None, "history": []}
     if resume:
         if not (out / "last.ckpt").is_file():
             raise FaceAttrError(f"--resume: no checkpoint at {out / 'last.ckpt'}")
@@ -396,11 +397,11 @@ def end_epoch(run: Run, epoch: int, skip: int, progress: bool) -> None:
            "val_mean_accuracy": f"{val['mean_accuracy']:.5f}",
            "val_balanced_accuracy": f"{val['balanced_accuracy']:.5f}",
            "images_per_s": f"{run.seen * run.world / seconds:.1f}", "seconds": f"{seconds:.1f}"}
-    for key in ("age_mae", "expression_accuracy"):
+    for key in ("age_mae", "expression_accuracy", "score"):
         row[f"val_{key}"] = f"{val[key]:.5f}" if key in val else ""
     run.state["history"].append(row)
     score = val.get("score", val["mean_accuracy"])
-    improved = score > run.state["best"]
+    improved = run.state["best"] is None or score > run.state["best"]
     if improved:
         run.state["best"] = score
     if run.master:
@@ -425,9 +426,8 @@ def stop(run: Run, epoch: int, done: int) -> dict[str, Any]:
     if run.master:
         save_checkpoint(run.ckpt_last, run.modules, run.opt, run.state)
         print(f"stopped at the time limit, in epoch {epoch + 1}/{run.s.train.epochs} after "
-              f"batch {done}/{len(run.train_batches)}; best validation mean accuracy so far "
-              f"{run.state['best']:.2%}; continue with: faceattr train --out {run.out} --resume",
-              flush=True)
+              f"batch {done}/{len(run.train_batches)}; {best_epoch(run.state)}; continue with: "
+              f"faceattr train --out {run.out} --resume", flush=True)
     if run.world > 1:
         dist.destroy_process_group()
     return {"stopped": True, "epochs": epoch, "batch": done,
@@ -452,7 +452,9 @@ def write_model(run: Run) -> Path:
                   "val_caches": [str(c.path) for c in run.val_caches],
                   "val_images": len(run.val_idx), "loss": run.cfg["loss"],
                   "epochs": run.state["epoch"], "seed": run.s.train.seed},
-        metrics={"val_mean_accuracy": run.state["best"], "history": run.state["history"]},
+        metrics={"val_mean_accuracy": best_row(run.state).get("val_mean_accuracy")
+                 if run.mcfg.extra_tasks else run.state["best"],
+                 "val_score": run.state["best"], "history": run.state["history"]},
     ).with_calibration(fit_calibration(run.attributes, probs, labels, grey_probs))
     if run.mcfg.extra_tasks:
         meta = meta.with_calibration(extra_task_meta(
@@ -489,6 +491,30 @@ def precise_bn(run: Run) -> None:
     run.eval_model.eval()
     for m, mom in zip(norms, saved):
         m.momentum = mom
+
+
+def best_row(state: dict[str, Any]) -> dict[str, Any]:
+    """The log row of the best epoch so far ({} before the first validation)."""
+    rows = state.get("history", [])
+    if state.get("best") is None or not rows:
+        return {}
+    scores = [float(r.get("val_score") or r["val_mean_accuracy"]) for r in rows]
+    row = dict(rows[int(np.argmax(scores))])
+    row["val_mean_accuracy"] = float(row["val_mean_accuracy"])
+    return row
+
+
+def best_epoch(state: dict[str, Any]) -> str:
+    """The best epoch so far, in words: its validation figures."""
+    r = best_row(state)
+    if not r:
+        return "no epoch validated yet"
+    out = f"best epoch {r['epoch']}: val mean accuracy {float(r['val_mean_accuracy']):.2%}"
+    if r.get("val_age_mae"):
+        out += f", age MAE {float(r['val_age_mae']):.2f} years"
+    if r.get("val_expression_accuracy"):
+        out += f", expression accuracy {float(r['val_expression_accuracy']):.2%}"
+    return out
 
 
 def extra_task_meta(m: dict[str, np.ndarray], mcfg: ModelConfig) -> dict[str, Any]:
