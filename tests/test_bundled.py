@@ -44,6 +44,12 @@ def test_onnx_twin_matches_safetensors_on_100_test_images(name):
     rec = Recognizer(name, detect=False)
     faces = np.stack([rec.frame(f) for f in sorted(TEST_CROPS.glob("*.jpg"))[:100]])
     assert np.abs(onnx.probabilities(faces) - torch.probabilities(faces)).max() <= 1e-4
+    # every bundled model gives age and expression, the same from both files
+    a, b = onnx.scores(faces), torch.scores(faces)
+    assert onnx.has_age and onnx.expressions == torch.expressions and len(onnx.expressions) == 8
+    assert np.abs(a.age - b.age).max() <= 0.01 and np.abs(a.age_sd - b.age_sd).max() <= 0.01
+    assert np.abs(a.expressions - b.expressions).max() <= 1e-4
+    assert (a.age > 0).all() and np.allclose(a.expressions.sum(1), 1, atol=1e-4)
     # float16 weights stored as float16 in both files: the ONNX twin is not twice the size
     assert onnx.path.stat().st_size < 1.2 * torch.path.stat().st_size
 
