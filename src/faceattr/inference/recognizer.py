@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from faceattr.errors import FaceAttrError
+from faceattr.inference.arguments import check_many
 from faceattr.inference.backends import load_engine
 from faceattr.inference.scores import FaceScores
 from faceattr.preprocess.detectors import DEFAULT_DETECTOR, Detector, largest
@@ -27,19 +28,6 @@ from faceattr.preprocess.framing import Framing
 from faceattr.results import Prediction, Result, VideoPlace
 
 __all__ = ["Prediction", "Recognizer", "Result", "VideoPlace"]
-
-
-def check_many(images: object, batch_size: int, workers: int | None) -> None:
-    """The arguments of the many-image calls: a list of images (not one path, whose
-    characters would be read as paths), a positive batch size, a positive or no worker count."""
-    if isinstance(images, (str, Path, bytes, Image.Image, np.ndarray)):
-        raise FaceAttrError(f"predict_batch takes a list of images, got one "
-                            f"({type(images).__name__}); use predict() for one image, or "
-                            "pass [image]")
-    for name, value in (("batch_size", batch_size), ("workers", workers)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                  or value < 1):
-            raise FaceAttrError(f"{name} {value!r}: must be a whole number of at least 1")
 
 
 def _describe(image: ImageInput, i: int) -> str:

@@ -22,7 +22,7 @@ def predict_video(rec, path: str | Path, fps: float = 5.0, batch_size: int = 64,
     expression (``.video.frames`` set). A video that breaks off gives what it could read, then
     a prediction with ``error`` set."""
     from faceattr.errors import FaceAttrError
-    from faceattr.inference.recognizer import check_many
+    from faceattr.inference.arguments import check_many
 
     check_many([], batch_size, None)
     if not isinstance(fps, (int, float)) or isinstance(fps, bool) or not 0 < fps < 1000:
