@@ -28,7 +28,7 @@ def test_flip_only_augmentation_mirrors(small_aligned, celeba_attr_small, tmp_pa
     c = make_cache(small_aligned, celeba_attr_small, tmp_path / "c")
     plain = next(iter(CacheBatches([c], batch_size=8)))[0]
     cfg = AugmentConfig(flip=1.0, scale=0, shift=0, rotate=0, brightness=0, contrast=0,
-                        saturation=0)
+                        saturation=0, border=0)
     flipped = next(iter(CacheBatches([c], batch_size=8, augment_cfg=cfg)))[0]
     assert torch.allclose(flipped, plain.flip(-1), atol=1e-4)
 
