@@ -384,3 +384,31 @@ def test_video_edge_cases_are_one_line_messages(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err and rc in (0, 1)
     assert any(json.loads(line)["file"] == str(odd) for line in captured.out.splitlines())
+
+
+def test_a_bad_shard_in_a_collection_and_other_refusals(tmp_path, capsys):
+    from fastapi.testclient import TestClient
+
+    from faceattr.serving.app import create_app
+    from faceattr.storage.shards import scan_images
+
+    folder = tmp_path / "collection"
+    folder.mkdir()
+    shutil.copy(CROPS[0], folder / "a.jpg")
+    good = CROPS[1].read_bytes()
+    import io
+    import tarfile
+
+    with tarfile.open(folder / "good.tar", "w") as tar:
+        info = tarfile.TarInfo("b.jpg")
+        info.size = len(good)
+        tar.addfile(info, io.BytesIO(good))
+    (folder / "cut.tar").write_bytes((folder / "good.tar").read_bytes()[:700])  # truncated
+    assert scan_images(folder) == ["a.jpg", "good.tar/b.jpg"]  # the bad shard is named
+    assert "not read: cut.tar" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # a usage error, as argparse reports them
+        main(["export", "--model", "fast", "--onnx", str(tmp_path / "x.onnx"), "--opset", "99"])
+    assert stop.value.code == 2 and "must be between 11 and 20" in capsys.readouterr().err
+    r = TestClient(create_app()).post("/v1/predict", data={"files": "not a file"},
+                                      files=[("other", ("x.txt", b"x", "text/plain"))])
+    assert r.status_code == 422 and "is not a file" in r.json()["detail"]

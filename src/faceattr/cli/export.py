@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from faceattr.cli.common import MODEL_HELP, needs_train_extra, positive_int
+from faceattr.cli.common import MODEL_HELP, in_range, needs_train_extra
+
+OPSETS = (11, 20)  # what the exporter writes and ONNX Runtime runs for these networks
 
 
 def add(sub) -> None:
     p = sub.add_parser("export", help="export a model to ONNX")
     p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--onnx", type=Path, required=True, help="ONNX file to write")
-    p.add_argument("--opset", type=positive_int, default=17,
-                   help="ONNX opset version to export with (default 17)")
+    p.add_argument("--opset", type=in_range(OPSETS[0], OPSETS[1], int), default=17,
+                   help=f"ONNX opset version to export with ({OPSETS[0]}..{OPSETS[1]}, "
+                        "default 17)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --onnx file")
     p.set_defaults(func=run)
 

@@ -267,6 +267,11 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
                                                f"'files' field per image (got "
                                                f"{kind[:40] or 'no content type'})"},
                                     status_code=415)
+            if any("files" in e.get("loc", ()) and "Expected UploadFile" in str(e.get("msg", ""))
+                   for e in exc.errors()):
+                return JSONResponse({"detail": "a 'files' part is not a file: send each image "
+                                               "as a file part, with a filename "
+                                               "(curl -F files=@photo.jpg)"}, status_code=422)
             if any(e.get("type") == "missing" and "files" in e.get("loc", ())
                    for e in exc.errors()):
                 return JSONResponse({"detail": "no complete 'files' field in the multipart body"

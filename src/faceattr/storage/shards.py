@@ -125,7 +125,10 @@ def scan_images(root: Path) -> list[str]:
             if is_image_name(name):
                 out.append(rel)
             elif is_tar_name(name):
-                out += [f"{rel}/{m}" for m in tar_members(root / rel)]
+                try:
+                    out += [f"{rel}/{m}" for m in tar_members(root / rel)]
+                except FaceAttrError as e:  # one bad shard of a collection: the rest are read
+                    unreadable.append(f"{rel}: {e}".replace(f"{root / rel}: ", ""))
     for what in unreadable:  # said, never skipped without a word
         print(f"note: not read: {what}", file=sys.stderr)
     return sorted(out)
