@@ -412,3 +412,119 @@ def test_a_bad_shard_in_a_collection_and_other_refusals(tmp_path, capsys):
     r = TestClient(create_app()).post("/v1/predict", data={"files": "not a file"},
                                       files=[("other", ("x.txt", b"x", "text/plain"))])
     assert r.status_code == 422 and "is not a file" in r.json()["detail"]
+
+
+def _add(tar, name: str, data: bytes | None = None, link: str | None = None, kind=None):
+    import io
+    import tarfile
+
+    info = tarfile.TarInfo(name)
+    if link is not None:
+        info.type, info.linkname = kind, link
+        tar.addfile(info)
+    else:
+        info.size = len(data or b"")
+        tar.addfile(info, io.BytesIO(data or b""))
+
+
+def test_links_nested_and_compressed_tars_are_read_or_named(tmp_path, capsys):
+    import tarfile
+
+    face = CROPS[0].read_bytes()
+    col = tmp_path / "col"
+    col.mkdir()
+    with tarfile.open(col / "links.tar", "w") as tar:
+        _add(tar, "a.jpg", face)
+        _add(tar, "hard.jpg", link="a.jpg", kind=tarfile.LNKTYPE)  # the member's bytes
+        _add(tar, "sub/sym.jpg", link="../a.jpg", kind=tarfile.SYMTYPE)
+        _add(tar, "out.jpg", link="/etc/passwd.jpg", kind=tarfile.SYMTYPE)  # never the host
+        _add(tar, "inner.tar", b"x" * 1024)
+    with tarfile.open(col / "z.tar.gz", "w:gz") as tar:
+        _add(tar, "b.jpg", face)
+    shutil.copy(col / "z.tar.gz", col / "gzip-inside.tar")
+    assert main(["predict", str(col), "--no-detect", "--format", "jsonl"]) == 0
+    out, err = capsys.readouterr()
+    files = [json.loads(line)["file"] for line in out.splitlines()]
+    assert files == [f"{col}/links.tar/{m}" for m in ("a.jpg", "hard.jpg", "sub/sym.jpg")]
+    probs = {json.dumps(json.loads(line)["probabilities"]) for line in out.splitlines()}
+    assert len(probs) == 1  # all three are the one member's bytes
+    for said in ("links.tar/inner.tar (a tar inside a tar", "links.tar/out.jpg (a link to",
+                 "z.tar.gz: a compressed tar archive is not read in place",
+                 "gzip-inside.tar: gzip-compressed"):
+        assert said in err
+    # named directly among other inputs: that input fails, the others are done
+    assert main(["predict", str(col / "gzip-inside.tar"), str(CROPS[1]), "--no-detect",
+                 "--format", "jsonl"]) == 1
+    out, err = capsys.readouterr()
+    assert "gzip-compressed" in err and json.loads(out)["file"] == str(CROPS[1])
+
+
+def test_a_path_over_255_bytes_fails_alone(tmp_path, capsys):
+    long = tmp_path / ("x" * 300 + ".jpg")
+    assert main(["predict", str(CROPS[0]), str(long), str(CROPS[1]), "--no-detect",
+                 "--format", "jsonl"]) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["file"] for line in out.splitlines()] == [str(CROPS[0]),
+                                                                       str(CROPS[1])]
+    assert "File name too long" in err and "1 of 3 inputs failed" in err
+
+
+def test_animated_pictures_say_only_the_first_frame_is_read(tmp_path, capsys):
+    import warnings
+
+    from PIL import Image
+
+    from faceattr import Recognizer
+    from faceattr.errors import FaceAttrWarning
+
+    a = Image.open(CROPS[0]).convert("RGB")
+    names = []
+    for ext in ("gif", "webp", "png"):
+        names.append(tmp_path / f"anim.{ext}")
+        a.save(names[-1], save_all=True, append_images=[a.rotate(20), a])
+    a.save(tmp_path / "still.png")
+    assert main(["predict", *map(str, names), str(tmp_path / "still.png"), "--no-detect",
+                 "--format", "jsonl"]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 4
+    for n in names:
+        assert f"note: {n}: animated (3 frames); only the first frame is read" in err
+    assert "still.png" not in err
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Recognizer(detect=False).predict(names[0])
+    assert [w.category for w in caught] == [FaceAttrWarning]
+
+
+def test_a_variable_frame_rate_video_keeps_its_times_when_annotated(tmp_path):
+    av = pytest.importorskip("av", reason="pip install 'faceattr[video]'")
+    from fractions import Fraction
+
+    import numpy as np
+    from PIL import Image
+
+    # ten frames in the first third of a second, then one every 1.5 s: 13.8 s in all
+    times = np.r_[np.arange(10) / 30, 1 + np.arange(10) * 1.5]
+    face = Image.open(CROPS[0]).convert("RGB").resize((140, 140))
+    src = tmp_path / "vfr.mp4"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 320, 240, "yuv420p"
+        s.codec_context.time_base = Fraction(1, 1000)
+        for i, t in enumerate(times):
+            im = Image.new("RGB", (320, 240), (100, 120, 140))
+            im.paste(face, (20 + i * 3, 50))
+            frame = av.VideoFrame.from_image(im)
+            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
+            for packet in s.encode(frame):
+                c.mux(packet)
+        for packet in s.encode():
+            c.mux(packet)
+    out = tmp_path / "vfr.annotated.mp4"
+    assert main(["predict", str(src), "--annotate", str(out), "--format", "jsonl"]) == 0
+
+    def frame_times(path):
+        with av.open(str(path)) as c:
+            return [round(float(f.time), 3) for f in c.decode(c.streams.video[0])]
+
+    assert frame_times(out) == frame_times(src) == [round(t, 3) for t in times]

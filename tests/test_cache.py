@@ -111,3 +111,26 @@ def test_prepare_detect_frames_by_the_face_found(small_aligned, celeba_attr_smal
                  "--framing", "celeba-aligned", "--detect", "--out", str(tmp_path / "cli"),
                  "--quiet"]) == 0
     assert "40 images cached" in capsys.readouterr().out
+
+
+def test_a_damaged_cache_is_refused_and_repaired(small_aligned, celeba_attr_small, tmp_path,
+                                                 capsys):
+    ds = dataset(small_aligned, celeba_attr_small)
+    out = tmp_path / "c"
+    prepare(ds, out, size=32, workers=1, progress=False)
+    reference = np.array(open_cache(out).images)
+    images = out / "images.u8"
+    images.write_bytes(images.read_bytes()[: 15 * 32 * 32 * 3 + 100])  # cut inside row 15
+    (out / "labels.npy").write_bytes(b"\x93NUMPY broken")
+    with pytest.raises(FaceAttrError, match="damaged; rerun 'faceattr prepare'"):
+        open_cache(out)  # training or evaluating on it: one line, never black faces
+    s = prepare(ds, out, size=32, workers=1, progress=False)
+    err = capsys.readouterr().err
+    assert "cut short" in err and "25 images are done again" in err and "labels.npy" in err
+    assert s.resumed_from == 15 and s.cached == 40
+    c = open_cache(out)
+    assert np.array_equal(np.array(c.images), reference) and (c.labels == ds.labels).all()
+    (out / "status.u8").write_bytes(b"\x01" * 7)  # damaged status: everything is done again
+    s = prepare(ds, out, size=32, workers=1, progress=False)
+    assert s.resumed_from == 0 and s.cached == 40
+    assert np.array_equal(np.array(open_cache(out).images), reference)

@@ -216,6 +216,15 @@ def test_time_limit_stops_inside_an_epoch_and_resume_finishes(tiny_cache, tmp_pa
     assert not (tmp_path / "run" / "model.safetensors").exists()
     assert len(list(csv.DictReader((tmp_path / "run" / "log.csv").open()))) == 1
     monkeypatch.setattr(training, "out_of_time", lambda *a: False)
+    # a resume onto another architecture: one line, the run left as it was
+    assert main([*argv, "--resume", "--set", "model.task_dim=12"]) == 2
+    assert "the run's model cannot change (model.task_dim" in capsys.readouterr().err
+    config = tmp_path / "run" / "config.json"
+    saved = config.read_text()
+    config.write_text(saved.replace('"task_dim": ', '"task_dim": 1'))  # edited by hand
+    assert main(["train", "--out", str(tmp_path / "run"), "--resume"]) == 2
+    assert "written by another model than the run's settings" in capsys.readouterr().err
+    config.write_text(saved)
     assert main([*argv, "--resume", "--time-limit", "5"]) == 0
     assert "trained 3 epochs" in capsys.readouterr().out
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))

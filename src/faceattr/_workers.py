@@ -25,6 +25,9 @@ def _watch_parent(parent: int) -> None:
 def _die_with_parent(parent: int) -> None:
     if os.getppid() != parent:
         os._exit(1)
+    from faceattr.errors import show_warnings_as_notes
+
+    show_warnings_as_notes()
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
                      name="watch-parent").start()
 

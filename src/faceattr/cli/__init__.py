@@ -9,7 +9,7 @@ import sys
 
 from faceattr.cli import evaluate, export, framings, predict, prepare, serve, train
 from faceattr.cli.common import Parser, input_path
-from faceattr.errors import FaceAttrError
+from faceattr.errors import FaceAttrError, show_warnings_as_notes
 
 COMMANDS = (prepare, train, evaluate, predict, export, serve, framings)
 
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # file names that are not valid UTF-8 print safely
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    show_warnings_as_notes()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # an image path after an option (predict --format jsonl a.jpg b.jpg) is still an input

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,8 @@ def prepare(ds: Dataset, out: Path, size: int = 64, workers: int | None = None,
         np.zeros(n, np.uint8).tofile(out / "status.u8")
         _write_json_atomic(meta_path, meta)
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if not fresh:
+        repair(out, ds, n, size)
     images = np.memmap(out / "images.u8", np.uint8, "r+", shape=(n, size, size, 3))
     status = np.memmap(out / "status.u8", np.uint8, "r+", shape=(n,))
     todo = np.flatnonzero(status == PENDING)
@@ -156,6 +159,40 @@ def prepare(ds: Dataset, out: Path, size: int = 64, workers: int | None = None,
     cached = int((status == CACHED).sum())
     return PrepareSummary(cached, int((status == FAILED).sum()), time.perf_counter() - t0,
                           resumed_from, sorted(failures.values()), fallback)
+
+
+def repair(out: Path, ds: Dataset, n: int, size: int) -> None:
+    """Check an existing cache's files against its metadata and mark what is damaged to be
+    redone: rows past a cut ``images.u8`` (all rows when ``status.u8`` is damaged); labels and
+    targets that do not load are written again from the label files."""
+    row = size * size * 3
+    images, status = out / "images.u8", out / "status.u8"
+    have = images.stat().st_size if images.is_file() else 0
+    done = np.fromfile(status, np.uint8) if status.is_file() else np.zeros(0, np.uint8)
+    rewrite = have != n * row or len(done) != n
+    if len(done) != n:
+        print(f"note: {status}: damaged ({len(done)} of {n} entries); every image is done again",
+              file=sys.stderr)
+        done = np.zeros(n, np.uint8)
+    elif have < n * row:
+        intact = have // row
+        redo = int((done[intact:] != PENDING).sum())
+        if redo:
+            print(f"note: {images}: cut short ({have:,} of {n * row:,} bytes); {redo} images are "
+                  "done again", file=sys.stderr)
+        done[intact:] = PENDING
+    if rewrite:
+        with open(images, "ab") as f:
+            f.truncate(n * row)
+        done.tofile(status)
+    for name, arr in {"labels": ds.labels, **ds.targets}.items():
+        try:
+            ok = np.array_equal(np.load(out / f"{name}.npy"), arr, equal_nan=arr.dtype.kind == "f")
+        except (OSError, ValueError, EOFError):
+            ok = False
+        if not ok:
+            print(f"note: {out / name}.npy: damaged or out of date; written again", file=sys.stderr)
+            np.save(out / f"{name}.npy", arr)
 
 
 @dataclass
@@ -193,10 +230,23 @@ def open_cache(path: str | Path) -> Cache:
     if not meta.get("complete"):
         raise FaceAttrError(f"{path}: cache is incomplete; rerun 'faceattr prepare' to finish it")
     n = len(files)
+    damaged = f"damaged; rerun 'faceattr prepare' with the same options to repair {path}"
+    try:
+        have = (path / "images.u8").stat().st_size
+        status = np.fromfile(path / "status.u8", np.uint8)
+        labels = np.load(path / "labels.npy")
+        targets = {t: np.load(path / f"{t}.npy") for t in TARGETS
+                   if (path / f"{t}.npy").is_file()}
+    except (OSError, ValueError, EOFError) as e:
+        raise FaceAttrError(f"{path}: {damaged} ({e})") from None
+    if have != n * size * size * 3:
+        raise FaceAttrError(f"{path}/images.u8: {have:,} bytes, the cache needs "
+                            f"{n * size * size * 3:,}: {damaged}")
+    for name, arr in {"status.u8": status, "labels.npy": labels,
+                      **{f"{k}.npy": v for k, v in targets.items()}}.items():
+        if len(arr) != n:
+            raise FaceAttrError(f"{path}/{name}: {len(arr)} rows, the cache has {n}: {damaged}")
     images: np.ndarray = np.memmap(path / "images.u8", np.uint8, "r", shape=(n, size, size, 3))
-    status = np.fromfile(path / "status.u8", np.uint8)
-    labels = np.load(path / "labels.npy")
-    targets = {t: np.load(path / f"{t}.npy") for t in TARGETS if (path / f"{t}.npy").is_file()}
     keep = np.flatnonzero(status == CACHED)
     if len(keep) < n:
         images = images[keep]

@@ -85,6 +85,7 @@ def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 
     ``top`` attributes drawn on every frame (the boxes of the latest sampled frame, held until
     the next one)."""
     import bisect
+    from fractions import Fraction
 
     import av
 
@@ -103,6 +104,11 @@ def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 
         rate = stream.average_rate or 30
         enc = dst.add_stream("libx264", rate=rate)
         enc.pix_fmt = "yuv420p"
+        # every frame keeps its own time (a variable-frame-rate phone clip lasts as long as
+        # its source), in milliseconds
+        clock = Fraction(1, 1000)
+        enc.codec_context.time_base = clock
+        last_pts, start = -1, None
         size: tuple[int, int] | None = None
         for k, frame in enumerate(src.decode(stream)):
             t = float(frame.time) if frame.time is not None else k / float(rate)
@@ -130,7 +136,11 @@ def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 
                     draw.text((x0 + 3, y1 + 1), label, fill="white")
             if image.size != size:
                 image = image.crop((0, 0, *size))
-            for packet in enc.encode(av.VideoFrame.from_image(image)):
+            out_frame = av.VideoFrame.from_image(image)
+            start = t if start is None else start
+            last_pts = max(last_pts + 1, round((t - start) / clock))
+            out_frame.pts, out_frame.time_base = last_pts, clock
+            for packet in enc.encode(out_frame):
                 dst.mux(packet)
         for packet in enc.encode():
             dst.mux(packet)

@@ -33,14 +33,36 @@ def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
     once however often it is named; plus errors for missing paths. Files in a folder that are
     not images by their extension are counted in a note, never dropped silently."""
     from faceattr.preprocess.video import is_video_name
-    from faceattr.storage.shards import IMAGE_EXTENSIONS, is_tar_name, scan_images
+    from faceattr.storage.shards import (
+        IMAGE_EXTENSIONS,
+        compressed_note,
+        is_compressed_tar_name,
+        is_tar_name,
+        scan_images,
+    )
 
     files, errors, seen, repeated = [], [], set(), 0
     for p in paths:
+        try:
+            p.stat()
+        except FileNotFoundError:
+            errors.append(f"{p}: no such file or folder")
+            continue
+        except OSError as e:  # a name over 255 bytes, a loop of links, ...: this input only
+            errors.append(f"{p}: {e.strerror or e}")
+            continue
+        if p.is_file() and is_compressed_tar_name(p.name):
+            errors.append(compressed_note(str(p)))
+            continue
         if p.is_dir() or (p.is_file() and is_tar_name(p.name)):
-            found = [p / rel for rel in scan_images(p)]
+            try:
+                found = [p / rel for rel in scan_images(p)]
+            except FaceAttrError as e:  # a bad shard named among other inputs: the rest run
+                errors.append(str(e))
+                continue
             if p.is_dir():
                 others = [f for f in p.rglob("*") if f.is_file() and not is_tar_name(f.name)
+                          and not is_compressed_tar_name(f.name)
                           and f.suffix.lower() not in IMAGE_EXTENSIONS]
                 found += sorted(f for f in others if is_video_name(f.name))
                 others = [f for f in others if not is_video_name(f.name)]
@@ -50,11 +72,8 @@ def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
                          f"name: {', '.join(kinds[:6])}; read: "
                          f"{', '.join(sorted(IMAGE_EXTENSIONS))}); name a file to read it "
                          "anyway")
-        elif p.exists():
-            found = [p]
         else:
-            errors.append(f"{p}: no such file or folder")
-            continue
+            found = [p]
         for f in found:
             key = os.path.realpath(f) if f.exists() else os.path.abspath(f)
             if key in seen:

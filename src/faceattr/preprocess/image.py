@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from faceattr.errors import FaceAttrError, ImageTooLarge, UnreadableImage
+from faceattr.errors import FaceAttrError, FaceAttrWarning, ImageTooLarge, UnreadableImage
 from faceattr.preprocess.framing import FILL
 from faceattr.storage.shards import read_bytes
 
@@ -128,6 +128,11 @@ def decode_reduced(source: str | Path | bytes, name: str | None = None, *,
             im = Image.open(fp)
         with im:
             check_size(*im.size, name)
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1 and im.format in ("GIF", "WEBP", "PNG"):
+                warnings.warn(f"{name}: animated ({frames} frames); only the first frame is "
+                              "read (extract the frames to read the others)",
+                              FaceAttrWarning, stacklevel=2)
             full = im.size
             if (short or long) and im.format == "JPEG":
                 w, h = im.size

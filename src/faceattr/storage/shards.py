@@ -9,6 +9,7 @@ in the path and reads the member at its offset. Each process indexes an archive 
 from __future__ import annotations
 
 import os
+import posixpath
 import sys
 import tarfile
 from functools import lru_cache
@@ -38,23 +39,69 @@ def member_name(name: str) -> str | None:
     return "/".join(parts)
 
 
+COMPRESSED_TAR_EXTENSIONS = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz",
+                             ".tar.zst")
+_COMPRESSED_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ": "xz",
+                     b"\x28\xb5\x2f\xfd": "zstd"}
+
+
+def is_compressed_tar_name(name: str) -> bool:
+    return name.lower().endswith(COMPRESSED_TAR_EXTENSIONS)
+
+
+def compressed_note(name: str) -> str:
+    return (f"{name}: a compressed tar archive is not read in place; decompress it (gunzip, "
+            "unxz, ...) into a .tar and name that")
+
+
+class TarIndex(dict):
+    """Member name -> (data offset, size); ``skipped``: what was left out, and why."""
+
+    skipped: list[str]
+
+
 @lru_cache(maxsize=64)
-def _index(path: str, size: int, mtime_ns: int) -> dict[str, tuple[int, int]]:
-    """Member name -> (data offset, size) for the image members of one archive: data inside
-    the archive, whatever the names say (see :func:`member_name`)."""
-    out: dict[str, tuple[int, int]] = {}
+def _index(path: str, size: int, mtime_ns: int) -> TarIndex:
+    """The image members of one archive: data inside the archive, whatever the names say (see
+    :func:`member_name`). A hard or symbolic link to an image member of the same archive reads
+    that member; links out of it, nested and compressed tars are left out and named."""
+    out, skipped = TarIndex(), []
+    links: dict[str, str | None] = {}
+    with open(path, "rb") as f:
+        head = f.read(6)
+    for magic, kind in _COMPRESSED_MAGIC.items():
+        if head.startswith(magic):
+            raise FaceAttrError(f"{path}: {kind}-compressed; a compressed tar archive is not "
+                                "read in place: decompress it into a .tar and name that")
     try:
         with tarfile.open(path, mode="r:") as tar:
             for m in tar:
                 name = member_name(m.name)
-                if m.isfile() and name is not None and is_image_name(name) and name not in out:
+                if name is None or name in out or name in links:
+                    continue
+                if is_tar_name(name) or is_compressed_tar_name(name):
+                    skipped.append(f"{name} (a tar inside a tar: extract it first)")
+                elif not is_image_name(name):
+                    continue
+                elif m.isfile():
                     out[name] = (m.offset_data, m.size)
+                elif m.islnk() or m.issym():
+                    target = m.linkname if m.islnk() else \
+                        posixpath.join(posixpath.dirname(m.name), m.linkname)
+                    links[name] = member_name(posixpath.normpath(target))
     except tarfile.ReadError as e:
         raise FaceAttrError(f"{path}: not a tar archive ({e})") from None
+    for link, to in links.items():
+        if to is not None and to in out:
+            out[link] = out[to]
+        else:
+            skipped.append(f"{link} (a link to {to or 'a path outside the archive'}, "
+                           "no image in this archive)")
+    out.skipped = skipped
     return out
 
 
-def tar_index(path: str | Path) -> dict[str, tuple[int, int]]:
+def tar_index(path: str | Path) -> TarIndex:
     """The image members of an uncompressed tar file (cached per process while it is unchanged)."""
     path = Path(path)
     try:
@@ -94,14 +141,18 @@ def read_bytes(path: str | Path) -> bytes | None:
 
 
 def tar_members(archive: Path) -> list[str]:
-    """Sorted image member names of one archive; a clear error if it is not a usable tar."""
+    """Sorted image member names of one archive (what it leaves out is named in a note); a
+    clear error if it is not a usable tar."""
     if not tarfile.is_tarfile(archive):
+        tar_index(archive)  # a compressed archive says so
         raise FaceAttrError(f"{archive}: not a tar archive")
-    names = sorted(tar_index(archive))
-    if not names:
+    index = tar_index(archive)
+    for what in index.skipped:
+        print(f"note: not read: {archive}/{what}", file=sys.stderr)
+    if not index:
         raise FaceAttrError(f"{archive}: tar archive holds no images "
                             f"({', '.join(sorted(IMAGE_EXTENSIONS))})")
-    return names
+    return sorted(index)
 
 
 def scan_images(root: Path) -> list[str]:
@@ -124,6 +175,8 @@ def scan_images(root: Path) -> list[str]:
             rel = Path(dirpath, name).relative_to(root).as_posix()
             if is_image_name(name):
                 out.append(rel)
+            elif is_compressed_tar_name(name):
+                unreadable.append(compressed_note(rel))
             elif is_tar_name(name):
                 try:
                     out += [f"{rel}/{m}" for m in tar_members(root / rel)]

@@ -53,7 +53,13 @@ def load_checkpoint(path: Path, modules: dict[str, torch.nn.Module],
         return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
     for name, module in modules.items():
-        module.load_state_dict(part(f"{name}."))
+        try:
+            module.load_state_dict(part(f"{name}."))
+        except RuntimeError as e:  # another architecture than this run's settings build
+            first = str(e).splitlines()[-1].strip()[:160]
+            raise FaceAttrError(f"{path}: written by another {name} than the run's settings "
+                                f"build ({first}); resume with the settings it was made "
+                                "with") from None
     state: dict[int, dict[str, Any]] = {}
     for k, v in part("optim.").items():
         idx, name = k.split(".", 1)

@@ -72,6 +72,10 @@ def resume_config(run: str | Path, overrides: list[str] | None) -> tuple[dict[st
     changes = [f"{sec}.{k}: {json.dumps(saved.get(sec, {}).get(k))} -> {json.dumps(v)}"
                for sec, values in cfg.items() for k, v in values.items()
                if saved.get(sec, {}).get(k, default_config()[sec][k]) != v]
+    fixed = [c for c in changes if c.startswith("model.")]
+    if fixed:
+        raise FaceAttrError(f"--resume: the run's model cannot change ({'; '.join(fixed)}); "
+                            "start a new run (train.init fine-tunes from a model file)")
     return cfg, changes
 
 
