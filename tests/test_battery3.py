@@ -528,3 +528,53 @@ def test_a_variable_frame_rate_video_keeps_its_times_when_annotated(tmp_path):
             return [round(float(f.time), 3) for f in c.decode(c.streams.video[0])]
 
     assert frame_times(out) == frame_times(src) == [round(t, 3) for t in times]
+
+
+def test_turned_faces_are_set_upright_and_said(tmp_path, capsys):
+    """YuNet places the landmarks of a turned face as if it were upright; the way-up check
+    finds the turn, so the face is aligned upright and answered as the upright one."""
+    from PIL import Image
+
+    from faceattr import Recognizer
+    from faceattr.preprocess.detectors.yunet import YuNet
+
+    rec = Recognizer()
+    for crop in CROPS[:4]:
+        picture = Image.open(crop).convert("RGB")
+        upright = rec.predict(picture)
+        assert upright.face.turned == 0
+        for turn in (90, 180, 270):
+            got = rec.predict_faces(picture.rotate(turn, expand=True))
+            if not got:  # YuNet misses some faces turned 90 degrees (benchmarks/turned_faces.py)
+                continue
+            face = got[0]
+            assert face.face.turned == turn and face.record()["turned"] == turn
+            assert face.decisions["Male"] == upright.decisions["Male"]
+            assert abs(face.age - upright.age) < 8
+    without = Recognizer(detector=YuNet(upright=False))
+    face = without.predict(Image.open(CROPS[0]).rotate(180))
+    assert face.face.turned == 0  # the check off: as YuNet found it
+    turned = tmp_path / "turned.jpg"
+    Image.open(CROPS[0]).rotate(180).save(turned)
+    assert main(["predict", str(turned)]) == 0
+    assert "note: the face is turned 180 degrees; read upright" in capsys.readouterr().out
+
+
+def test_a_face_unlike_a_natural_one_is_flagged(tmp_path, capsys):
+    from PIL import Image, ImageOps
+
+    from faceattr import Recognizer
+    from faceattr.preprocess.faces import LOW_LIKENESS
+
+    rec = Recognizer()
+    for crop in CROPS[:4]:
+        picture = Image.open(crop).convert("RGB")
+        assert rec.predict(picture).likeness > LOW_LIKENESS
+        inverted = rec.predict_faces(ImageOps.invert(picture))
+        assert not inverted or inverted[0].likeness < LOW_LIKENESS
+    path = tmp_path / "inverted.jpg"
+    ImageOps.invert(Image.open(CROPS[0]).convert("RGB")).save(path)
+    assert main(["predict", str(path)]) == 0
+    assert "note: unlike a natural upright face (likeness" in capsys.readouterr().out
+    assert main(["predict", str(path), "--format", "jsonl"]) == 0
+    assert json.loads(capsys.readouterr().out)["likeness"] < LOW_LIKENESS

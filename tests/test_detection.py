@@ -97,7 +97,7 @@ def test_decoder_follows_the_published_layout():
     out["cls_8"][0, 27, 0], out["obj_8"][0, 27, 0] = 0.81, 1.0  # score sqrt(0.81) = 0.9
     out["bbox_8"][0, 27] = [0.5, 0.25, np.log(2.0), np.log(3.0)]
     out["kps_8"][0, 27] = [0, 0, 1, 0, 0.5, 0.5, 0, 1, 1, 1]
-    boxes, points, scores = det._decode(out, h, w)
+    boxes, points, scores = det._decode(out, h, w, det.score)
     assert scores.tolist() == pytest.approx([0.9])
     cx, cy = (3 + 0.5) * 8, (2 + 0.25) * 8
     assert boxes[0].tolist() == pytest.approx([cx - 8, cy - 12, cx + 8, cy + 12])

@@ -89,6 +89,7 @@ class Prediction:
     age_sd: float | None = None  # years: the uncertainty (calibrated on the val split)
     age_range: tuple[float, float] | None = None  # holds the true age about 80% of the time
     expressions: dict[str, float] = field(default_factory=dict)  # P(emotion), all of them
+    likeness: float | None = None  # the aligned face's likeness to the mean face (-1..1)
 
     @property
     def ok(self) -> bool:
@@ -140,9 +141,12 @@ class Prediction:
             out["landmarks"] = None if det is None else [[round(float(x), 1), round(float(y), 1)]
                                                          for x, y in det.landmarks]
             out["score"] = None if det is None else round(float(det.score), 4)
+            out["turned"] = None if det is None else det.turned
         if self.skipped:
             out["skipped"] = self.skipped
             return out
+        if self.likeness is not None:
+            out["likeness"] = _r(self.likeness, 3)
         if self.age is not None:
             out["age"] = _r(self.age, 1)
             out["age_sd"] = _r(self.age_sd, 1)
@@ -169,7 +173,8 @@ def columns(attributes: Sequence[str], expressions: Sequence[str] = (),
             age: bool = False) -> list[str]:
     """The flat columns of a result row, for a model with these attributes, expressions and
     (``age``) an age task."""
-    return ["schema", "file", "face", *BOX, "score", "error", "skipped", "unreliable", *VIDEO,
+    return ["schema", "file", "face", *BOX, "score", "turned", "likeness", "error", "skipped",
+            "unreliable", *VIDEO,
             *(AGE if age else ()), *(["expression"] if expressions else []),
             *(f"expression_{e}" for e in expressions),
             *(f"{a}_prob" for a in attributes), *attributes]
@@ -181,8 +186,8 @@ def flatten(rec: dict[str, Any], attributes: Sequence[str], expressions: Sequenc
     range as ``age_low``/``age_high``, one column per expression, per probability and per
     decision (0/1); what the record lacks is None."""
     row: dict[str, Any] = dict.fromkeys(columns(attributes, expressions, age))
-    for k in ("schema", "file", "face", "score", "error", "skipped", *VIDEO, "age", "age_sd",
-              "expression"):
+    for k in ("schema", "file", "face", "score", "turned", "likeness", "error", "skipped", *VIDEO,
+              "age", "age_sd", "expression"):
         if k in rec and k in row:
             row[k] = rec[k]
     if rec.get("box") is not None:

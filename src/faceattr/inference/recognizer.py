@@ -248,7 +248,7 @@ class Recognizer:
                 continue
             res.faces.append(self.prediction(
                 name, next(scores), thresholds, face=face.detection, face_index=k, box=box,
-                unreliable=self.grey_unreliable if face.grey else []))
+                unreliable=self.grey_unreliable if face.grey else [], likeness=face.likeness))
         return res
 
     def _emit(self, batch: list[tuple[int, ImageInput, PictureFaces | str]],

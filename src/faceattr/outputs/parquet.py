@@ -28,7 +28,9 @@ def parquet_schema(attributes: Sequence[str], expressions: Sequence[str] = (),
     import pyarrow as pa
 
     kinds = {"schema": pa.int32(), "file": pa.string(), "face": pa.int32(),
-             **dict.fromkeys(BOX, pa.float32()), "score": pa.float32(), "error": pa.string(),
+             **dict.fromkeys(BOX, pa.float32()), "score": pa.float32(), "turned": pa.int16(),
+             "likeness": pa.float32(),
+             "error": pa.string(),
              "skipped": pa.string(), "unreliable": pa.string(), "time": pa.float32(),
              "frame": pa.int32(), "track": pa.int32(), "summary": pa.bool_(),
              "until": pa.float32(), "frames": pa.int32(), **dict.fromkeys(AGE, pa.float32()),

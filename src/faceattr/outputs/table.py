@@ -39,6 +39,11 @@ class Table(OutputFormat):
         if len(self.preds) == 1 and ok and not ok[0].skipped:
             p = ok[0]
             out.write(f"{_where(p)}\n")
+            if p.face is not None and p.face.turned:
+                out.write(f"note: the face is turned {p.face.turned} degrees; read upright\n")
+            if unlike(p):
+                out.write(f"note: unlike a natural upright face (likeness {p.likeness:.2f}: "
+                          "inverted colours, a drawing, an animal?); do not trust these answers\n")
             if p.unreliable:
                 out.write(f"note: a black-and-white face; unreliable: "
                           f"{', '.join(p.unreliable)}\n")
@@ -52,8 +57,15 @@ class Table(OutputFormat):
             return
         for p in ok:
             what = f"skipped ({p.skipped})" if p.skipped else ", ".join(p.present) or "(none)"
-            head = "" if p.skipped else short(p)
+            head = "" if p.skipped else short(p) + ("(unlike a face) " if unlike(p) else "")
             out.write(f"{_where(p)}: {head}{what}\n")
+
+
+def unlike(p) -> bool:
+    """The face is unlike a natural upright face (``preprocess.faces.LOW_LIKENESS``)."""
+    from faceattr.preprocess.faces import LOW_LIKENESS
+
+    return p.likeness is not None and p.likeness < LOW_LIKENESS
 
 
 def age_and_expression(p) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,37 @@ MIN_FACE = 20
 GREY_TOLERANCE = 3.0
 
 
+# Face-likeness (:func:`likeness`): the correlation of a face square's grey pixels with the mean
+# face (tools/mean_face.py, 4,000 CelebA val faces). The test crops give a median of 0.45 (1%
+# under -0.08), small crowd faces (WIDER) 0.09 (5% under -0.19); colour-inverted faces -0.40
+# (75% under -0.23). Under LOW_LIKENESS a face is unlike a natural upright face (inverted colours,
+# a drawing, an animal, a bad crop): its answers are not to be trusted.
+LOW_LIKENESS = -0.2
+
+
+@lru_cache(maxsize=4)
+def _mean_face(size: int) -> np.ndarray:
+    from importlib import resources
+
+    path = resources.files("faceattr").joinpath("weights/mean_face.png")
+    with resources.as_file(path) as p, Image.open(p) as im:
+        mean = np.asarray(im.convert("L").resize((size, size), Image.Resampling.BILINEAR),
+                          np.float32)
+    return _normed(mean)
+
+
+def _normed(a: np.ndarray) -> np.ndarray:
+    a = a - a.mean()
+    return a / (float(np.linalg.norm(a)) + 1e-6)
+
+
+def likeness(pixels: np.ndarray) -> float:
+    """How much a face square looks like the mean face: the correlation of their grey pixels,
+    from -1 to 1 (see :data:`LOW_LIKENESS`)."""
+    grey = np.asarray(pixels, np.float32).mean(-1)
+    return float((_normed(grey) * _mean_face(grey.shape[0])).sum())
+
+
 @dataclass
 class Face:
     """One face of a picture: its canonical square (``None`` when skipped) and its detection
@@ -51,6 +83,11 @@ class Face:
 
     pixels: np.ndarray | None
     detection: DetectedFace | None = None
+
+    @property
+    def likeness(self) -> float | None:
+        """The square's :func:`likeness` to the mean face (None when skipped)."""
+        return None if self.pixels is None else likeness(self.pixels)
 
     @property
     def grey(self) -> bool:

@@ -68,8 +68,15 @@ class Face(BaseModel):
     landmarks: list[list[float]] | None = Field(
         None, description="5 landmarks (x, y), when the face was detected")
     score: float | None = Field(None, description="the detector's score, when detected")
+    turned: int | None = Field(
+        None, description="how far the face is turned, counter-clockwise degrees (0 upright; "
+                          "90, 180, 270 found and aligned upright), when detected")
     skipped: str | None = Field(
         None, description="why this face has no attributes (smaller than the minimum size)")
+    likeness: float | None = Field(
+        None, description="the aligned face's likeness to the mean face, -1..1: under -0.2 it "
+                          "is unlike a natural upright face (inverted colours, a drawing, an "
+                          "animal); its answers are not to be trusted")
     age: float | None = Field(None, description="age in years (models with an age task)")
     age_sd: float | None = Field(None, description="uncertainty of the age, years")
     age_range: list[float] | None = Field(

@@ -26,6 +26,12 @@ class DetectedFace:
     extra: dict = field(default_factory=dict)
 
     @property
+    def turned(self) -> int:
+        """How far the face is turned in the picture, counter-clockwise in degrees (0: upright;
+        YuNet finds 90, 180 and 270, and aligns the face upright)."""
+        return round(self.angle) % 360
+
+    @property
     def width(self) -> float:
         return self.box[2] - self.box[0]
 
