@@ -35,6 +35,10 @@ def add(sub) -> None:
                    help="write copies of the pictures with boxes, age, expression and top "
                         "attributes under DIR (the inputs' folders kept; a .mp4 name for one "
                         "video); never onto an input, never over a file without --overwrite")
+    p.add_argument("--show", metavar="NAMES",
+                   help="what --annotate labels name, comma-separated: attributes (each with "
+                        "its probability), age, expression (default: age, expression and the "
+                        "top 4 attributes present)")
     p.add_argument("--format", choices=format_names(), default=None,
                    help="table (default), jsonl, csv, or parquet (a folder; faceattr[parquet]); "
                         "default: from the --output name")
@@ -100,6 +104,13 @@ def run(args: argparse.Namespace) -> int:
                              batch_size=args.batch_size, **detection_kwargs(args))
     if args.ray is not None:
         return run_on_ray(files, errors, args.output, fmt, options, args.ray, args.overwrite)
+    if args.show is not None and args.annotate is None:
+        raise FaceAttrError("--show chooses what --annotate draws: give --annotate DIR too")
     rec = options.recognizer(threshold_name="--threshold")
+    show = None
+    if args.show is not None:
+        from faceattr.inference.annotate import check_show
+
+        show = check_show(args.show.split(","), rec.attributes)
     return PredictJob(rec, files, errors, fmt, args.output, args.overwrite, args.annotate,
-                      args.summary, options).run()
+                      args.summary, options, show).run()

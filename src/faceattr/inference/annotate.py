@@ -1,23 +1,109 @@
-"""``--annotate DIR``: copies of the pictures with face boxes and top attributes drawn."""
+"""Faces drawn on their pictures: :func:`draw` (``faceattr.draw``, as insightface's ``draw_on``),
+and ``--annotate DIR``'s copies of the pictures and videos."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
-from PIL import ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
+from faceattr.errors import FaceAttrError
+from faceattr.preprocess.faces import ImageInput
 from faceattr.preprocess.image import open_image
-from faceattr.results import Prediction
+from faceattr.results import Prediction, Result
+
+SHOW_SPECIAL = ("age", "expression")
 
 
-def describe(p: Prediction, top: int) -> str:
-    """A face's label: its age and expression (models with those tasks), then its ``top``
-    most probable present attributes."""
-    parts = [f"{p.age:.0f} y" if p.age is not None else "", p.expression or ""]
-    head = ", ".join(x for x in parts if x)
-    attrs = ", ".join(a.replace("_", " ") for a in p.present[:top])
-    return "; ".join(x for x in (head, attrs) if x) or "(none)"
+def describe(p: Prediction, top: int = 4, show: Sequence[str] | None = None) -> str:
+    """A face's label. ``show``: what to name, in order: attribute names (each with its
+    probability), ``age`` and ``expression``; by default its age and expression (models with
+    those tasks), then its ``top`` most probable present attributes."""
+    if show is None:
+        parts = [f"{p.age:.0f} y" if p.age is not None else "", p.expression or ""]
+        head = ", ".join(x for x in parts if x)
+        attrs = ", ".join(a.replace("_", " ") for a in p.present[:top])
+        return "; ".join(x for x in (head, attrs) if x) or "(none)"
+    out = []
+    for name in show:
+        if name == "age":
+            out.append(f"{p.age:.0f} y" if p.age is not None else "")
+        elif name == "expression":
+            out.append(p.expression or "")
+        elif name in p.probabilities:
+            out.append(f"{name.replace('_', ' ')} {p.probabilities[name]:.0%}")
+    return ", ".join(x for x in out if x) or "(none)"
+
+
+def check_show(show: Sequence[str], attributes: Sequence[str]) -> list[str]:
+    """``--show`` names checked against the model's attributes (and ``age``, ``expression``)."""
+    known = {a.lower(): a for a in (*attributes, *SHOW_SPECIAL)}
+    names = [n.strip() for n in show if n.strip()]
+    bad = [n for n in names if n.lower() not in known]
+    if bad:
+        raise FaceAttrError(f"--show {','.join(bad)}: not an attribute of this model (one of "
+                            f"age, expression, {', '.join(attributes[:4])}, ...)")
+    return [known[n.lower()] for n in names]
+
+
+def _font(image: Image.Image) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """Label type that scales with the picture: 11 px on a 640 px photo, 50 px on 12 MP."""
+    size = int(min(64, max(11, round(max(image.size) / 80))))
+    return ImageFont.load_default(size=size)
+
+
+def _wrap(pen: ImageDraw.ImageDraw, label: str, font, width: float) -> str:
+    """``label`` broken after its commas into lines no wider than ``width`` (where it can)."""
+    lines: list[str] = []
+    for word in label.replace(", ", ",\0").replace("; ", ";\0").split("\0"):
+        if lines and pen.textlength(lines[-1] + " " + word, font=font) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def draw(image: ImageInput, predictions: Sequence[Prediction] | Result,
+         show: Sequence[str] | None = None, top: int = 4) -> Image.Image:
+    """A copy of ``image`` with each face's box, landmarks and label drawn (as ``--annotate``
+    draws them); returns an RGB PIL image. ``show``: what each label names (attribute names,
+    ``age``, ``expression``; see :func:`describe`). Faces too small to answer are drawn
+    lightly, with no label, so crowds stay readable."""
+    from faceattr.preprocess.image import to_pil
+
+    preds = predictions.faces if isinstance(predictions, Result) else list(predictions)
+    picture = to_pil(image).copy()
+    pen = ImageDraw.Draw(picture)
+    font = _font(picture)
+    line = max(2, round(min(picture.size) / 250))
+    pad = max(2, font.size // 4) if isinstance(font, ImageFont.FreeTypeFont) else 2
+    placed: list[tuple[float, float, float, float]] = []
+    for p in preds:
+        box = p.where()
+        if box is None or p.error is not None:
+            continue
+        x0, y0, x1, y1 = box
+        if p.skipped:
+            pen.rectangle((x0, y0, x1, y1), outline=(170, 170, 170), width=1)
+            continue
+        colour = (59, 125, 221)
+        pen.rectangle((x0, y0, x1, y1), outline=colour, width=line)
+        if p.face is not None:
+            for x, y in p.face.landmarks:
+                pen.ellipse((x - line, y - line, x + line, y + line), fill=(255, 80, 80))
+        label = _wrap(pen, f"{p.face_index}: {describe(p, top, show)}", font,
+                      picture.width - 2 * pad)
+        left, t, r, b = pen.multiline_textbbox((0, 0), label, font=font)
+        tw, th = r - left + 2 * pad, b - t + 2 * pad
+        x0 = max(0, min(x0, picture.width - tw))  # the label stays inside the picture
+        rect = free_spot((x0, y1, x0 + tw, y1 + th), placed)
+        placed.append(rect)
+        pen.rectangle(rect, fill=colour)
+        pen.multiline_text((rect[0] + pad - left, rect[1] + pad - t), label, fill="white",
+                           font=font)
+    return picture
 
 
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
@@ -53,37 +139,20 @@ def annotated_names(files: list[Path], out: Path) -> dict[str, Path]:
     return names
 
 
-def annotate(source: Path, preds: list[Prediction], out: Path, top: int = 4) -> Path:
-    """Draw each face's box, landmarks and its ``top`` most probable present attributes into
-    the picture file ``out``."""
-    image = open_image(source)
-    draw = ImageDraw.Draw(image)
-    width = max(2, round(min(image.size) / 250))
-    placed: list[tuple[float, float, float, float]] = []
-    for p in preds:
-        if p.face is None:
-            continue
-        x0, y0, x1, y1 = p.face.box
-        colour = (150, 150, 150) if p.skipped else (59, 125, 221)
-        draw.rectangle((x0, y0, x1, y1), outline=colour, width=width)
-        for x, y in p.face.landmarks:
-            draw.ellipse((x - width, y - width, x + width, y + width), fill=(255, 80, 80))
-        label = f"{p.face_index}: " + ("too small" if p.skipped else describe(p, top))
-        tw = draw.textlength(label)
-        x0 = max(0, min(x0, image.width - tw - 6))  # the label stays inside the picture
-        rect = free_spot((x0, y1, x0 + tw + 6, y1 + 14), placed)
-        placed.append(rect)
-        draw.rectangle(rect, fill=colour)
-        draw.text((rect[0] + 3, rect[1] + 1), label, fill="white")
+def annotate(source: Path, preds: list[Prediction], out: Path, top: int = 4,
+             show: Sequence[str] | None = None) -> Path:
+    """:func:`draw` the faces of the picture file ``source`` into the JPEG ``out``."""
+    picture = draw(open_image(source), preds, show, top)
     out.parent.mkdir(parents=True, exist_ok=True)
-    image.convert("RGB").save(out, "JPEG", quality=92)
+    picture.save(out, "JPEG", quality=92)
     return out
 
 
-def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 3) -> Path:
+def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 3,
+                   show: Sequence[str] | None = None) -> Path:
     """A copy of the video, the file ``out``, with each face's box, track id and its track's
-    ``top`` attributes drawn on every frame (the boxes of the latest sampled frame, held until
-    the next one)."""
+    label (:func:`describe`) drawn on every frame (the boxes of the latest sampled frame, held
+    until the next one)."""
     import bisect
     from fractions import Fraction
 
@@ -121,19 +190,23 @@ def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 
                 enc.width, enc.height = size
             i = bisect.bisect_right(times, t + 1e-6) - 1
             if i >= 0:
-                draw = ImageDraw.Draw(image)
+                pen = ImageDraw.Draw(image)
+                font = _font(image)
                 width = max(2, round(min(image.size) / 250))
                 for p in frames[times[i]]:
                     assert p.face is not None and p.video is not None  # as collected above
                     x0, y0, x1, y1 = p.face.box
-                    colour = (150, 150, 150) if p.skipped else (59, 125, 221)
-                    draw.rectangle((x0, y0, x1, y1), outline=colour, width=width)
+                    if p.skipped:
+                        pen.rectangle((x0, y0, x1, y1), outline=(170, 170, 170), width=1)
+                        continue
+                    colour = (59, 125, 221)
+                    pen.rectangle((x0, y0, x1, y1), outline=colour, width=width)
                     summary = tracks.get(p.video.track)
-                    label = f"#{p.video.track}: " + (describe(summary, top) if summary is not None
-                                                     else "(none)")
-                    draw.rectangle((x0, y1, x0 + draw.textlength(label) + 6, y1 + 14),
-                                   fill=colour)
-                    draw.text((x0 + 3, y1 + 1), label, fill="white")
+                    label = f"#{p.video.track}: " + (describe(summary, top, show)
+                                                     if summary is not None else "(none)")
+                    left, t0, r, b = pen.textbbox((0, 0), label, font=font)
+                    pen.rectangle((x0, y1, x0 + r - left + 6, y1 + b - t0 + 6), fill=colour)
+                    pen.text((x0 + 3 - left, y1 + 3 - t0), label, fill="white", font=font)
             if image.size != size:
                 image = image.crop((0, 0, *size))
             out_frame = av.VideoFrame.from_image(image)

@@ -191,6 +191,7 @@ class PredictJob:
     annotate: Path | None = None
     summary: bool = False
     options: PredictOptions = field(default_factory=PredictOptions)
+    show: list[str] | None = None  # what --annotate labels name (None: the default label)
 
     @property
     def batch_size(self) -> int:
@@ -266,10 +267,11 @@ class PredictJob:
             targets = self.annotated()
             for source, preds in by_file.items():
                 if is_video_name(source):
-                    annotate_video(Path(source), preds, targets[source])
+                    annotate_video(Path(source), preds, targets[source], show=self.show)
                 else:
-                    annotate(Path(source), preds, targets[source])
-            note(f"annotated {len(by_file)} inputs in {self.annotate}")
+                    annotate(Path(source), preds, targets[source], show=self.show)
+            note(f"annotated {len(by_file)} input{'' if len(by_file) == 1 else 's'} in "
+                 f"{self.annotate}")
         if self.output:
             note(f"wrote results to {self.output}")
         if len(self.files) > 1 or self.output:  # the closing summary of a batch job
