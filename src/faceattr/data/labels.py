@@ -16,9 +16,13 @@ from faceattr.errors import FaceAttrError
 SPLITS = {"train": 0, "val": 1, "valid": 1, "test": 2}
 
 
+MISSING = 255  # an attribute label a row does not have (a blank CSV cell, an age/expression set)
+
+
 @dataclass(frozen=True)
 class LabelTable:
-    """Binary labels: ``values[i, j]`` is 1 when image ``files[i]`` has ``attributes[j]``."""
+    """Binary labels: ``values[i, j]`` is 1 when image ``files[i]`` has ``attributes[j]``, 0 when
+    it has not, :data:`MISSING` when the label is unknown (a blank cell of a CSV)."""
 
     attributes: tuple[str, ...]
     files: tuple[str, ...]
@@ -113,7 +117,8 @@ def read_celeba_attributes(path: str | Path) -> LabelTable:
 
 
 def read_csv_labels(path: str | Path) -> LabelTable:
-    """Read a CSV with header ``file,<attr>,...`` and 0/1 or -1/1 values."""
+    """Read a CSV with header ``file,<attr>,...`` and 0/1 or -1/1 values; a blank cell is an
+    unknown label (:data:`MISSING`)."""
     path = Path(path)
     lines = _read_lines(path)
     rows = list(csv.reader(lines))
@@ -138,7 +143,8 @@ def read_csv_labels(path: str | Path) -> LabelTable:
         minus_seen |= "-1" in tokens
         if zero_seen and minus_seen:
             raise _fail(path, lineno, "mixes 0/1 and -1/1 label encodings")
-        values[len(files)] = [_binary(t, path, lineno, allowed) for t in tokens]
+        values[len(files)] = [MISSING if not t else _binary(t, path, lineno, allowed)
+                              for t in tokens]
         files.append(row[0].strip())
     _check_unique(files, path, "row for image", 2)
     return LabelTable(tuple(attributes), tuple(files), values[: len(files)])

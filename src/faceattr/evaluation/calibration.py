@@ -7,27 +7,31 @@ from typing import Any
 
 import numpy as np
 
-from faceattr.evaluation.metrics import tune_thresholds
+from faceattr.evaluation.metrics import known, tune_thresholds
 from faceattr.inference.calibration import EPS, apply_temperatures, logit, scale_thresholds, sigmoid
 
 
 def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> np.ndarray:
     """Expected calibration error per attribute: over equal-width bins of P(present), the
     share-weighted gap between the mean predicted probability and the observed frequency."""
+    k = known(labels)
     probs, labels = np.asarray(probs, np.float64), np.asarray(labels, np.float64)
     which = np.minimum((probs * bins).astype(int), bins - 1)
     out = np.zeros(probs.shape[1])
     for j in range(probs.shape[1]):
-        conf = np.bincount(which[:, j], probs[:, j], minlength=bins)
-        freq = np.bincount(which[:, j], labels[:, j], minlength=bins)
-        out[j] = np.abs(conf - freq).sum() / max(len(probs), 1)
+        rows = k[:, j]
+        conf = np.bincount(which[rows, j], probs[rows, j], minlength=bins)
+        freq = np.bincount(which[rows, j], labels[rows, j], minlength=bins)
+        out[j] = np.abs(conf - freq).sum() / max(int(rows.sum()), 1)
     return out
 
 
 def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 15):
     """Pooled over attributes: per bin, the mean predicted probability, the observed frequency
     and the count (empty bins left out)."""
-    p, y = np.asarray(probs, np.float64).ravel(), np.asarray(labels, np.float64).ravel()
+    k = known(labels).ravel()
+    p = np.asarray(probs, np.float64).ravel()[k]
+    y = np.asarray(labels, np.float64).ravel()[k]
     which = np.minimum((p * bins).astype(int), bins - 1)
     count = np.bincount(which, minlength=bins)
     keep = count > 0
@@ -39,11 +43,13 @@ def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 15):
 def fit_temperatures(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """One temperature per attribute minimising the negative log-likelihood of ``labels``
     (golden-section search over log T in [log 0.25, log 8])."""
-    z, y = logit(probs), np.asarray(labels, np.float64)
+    z, y, k = logit(probs), np.asarray(labels, np.float64), known(labels)
 
     def nll(j: int, t: float) -> float:
-        q = np.clip(sigmoid(z[:, j] / t), EPS, 1 - EPS)
-        return float(-(y[:, j] * np.log(q) + (1 - y[:, j]) * np.log(1 - q)).mean())
+        rows = k[:, j]
+        q = np.clip(sigmoid(z[rows, j] / t), EPS, 1 - EPS)
+        yj = y[rows, j]
+        return float(-(yj * np.log(q) + (1 - yj) * np.log(1 - q)).mean()) if rows.any() else 0.0
 
     out = np.ones(z.shape[1])
     g = (np.sqrt(5) - 1) / 2
@@ -108,8 +114,10 @@ def grey_unreliable(attributes: list[str], probs: np.ndarray, grey: np.ndarray,
                     labels: np.ndarray) -> list[str]:
     """The attributes whose 0.5 decisions lose more than :data:`GREY_DROP` points of accuracy
     when the faces are turned grey."""
-    y = np.asarray(labels).astype(bool)
-    drop = (((probs >= 0.5) == y).mean(0) - ((grey >= 0.5) == y).mean(0)) * 100
+    from faceattr.evaluation.metrics import attribute_metrics
+
+    drop = (attribute_metrics(probs >= 0.5, labels)["accuracy"] -
+            attribute_metrics(grey >= 0.5, labels)["accuracy"]) * 100
     return [a for a, d in zip(attributes, drop) if d > GREY_DROP]
 
 

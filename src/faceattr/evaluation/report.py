@@ -15,7 +15,7 @@ from faceattr.data.dataset import Dataset
 from faceattr.errors import FaceAttrError
 from faceattr.evaluation.calibration import ece, reliability
 from faceattr.evaluation.consistency import violations
-from faceattr.evaluation.metrics import attribute_metrics, majority_baseline
+from faceattr.evaluation.metrics import attribute_metrics, known, majority_baseline
 from faceattr.inference.base import EngineBase
 from faceattr.inference.calibration import apply_temperatures
 from faceattr.preprocess.detectors import DEFAULT_DETECTOR
@@ -74,12 +74,17 @@ def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bo
     for a in by or []:
         if a not in engine.attributes:
             raise FaceAttrError(f"--by {a}: not an attribute of the model (e.g. Male, Young)")
-    if list(ds.attributes) != engine.attributes:
-        missing = [a for a in engine.attributes if a not in ds.attributes]
-        if missing:
-            raise FaceAttrError(f"{ds.spec.labels} lacks attributes the model predicts: "
-                                f"{', '.join(missing[:5])}")
-    cols = [list(ds.attributes).index(a) for a in engine.attributes]
+    # the attributes both the labels and the model have are scored (a label file may hold only
+    # some, and blank cells: those faces are scored on the attributes they have)
+    scored = [a for a in engine.attributes if a in ds.attributes]
+    if not scored:
+        raise FaceAttrError(f"{ds.spec.labels} holds none of the model's attributes "
+                            f"({', '.join(engine.attributes[:5])}, ...)")
+    for a in by or []:
+        if a not in scored:
+            raise FaceAttrError(f"--by {a}: not in {ds.spec.labels}")
+    mine = [engine.attributes.index(a) for a in scored]
+    cols = [list(ds.attributes).index(a) for a in scored]
     faces, labels, errors, fallback = frame_dataset(
         ds, engine.input_size, workers, progress,
         (DEFAULT_DETECTOR if detect is True else detect) or None)
@@ -87,8 +92,12 @@ def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bo
     raw = engine.probabilities(faces, mirror=mirror, calibrated=False)
     probs = apply_temperatures(raw, engine.temperatures)
     pred = (probs >= engine.thresholds(threshold, "--threshold")[None]).astype(np.uint8)
-    m = attribute_metrics(pred, labels)
+    raw, probs, pred = raw[:, mine], probs[:, mine], pred[:, mine]
     prevalence = engine.meta.get("train_prevalence")
+    if prevalence is not None:
+        prevalence = np.asarray(prevalence)[mine]
+    unknown = int((~known(labels)).sum())
+    m = attribute_metrics(pred, labels)
     errors_cal, errors_raw = ece(probs, labels), ece(raw, labels)
     return {
         "model": str(engine.path),
@@ -98,11 +107,14 @@ def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bo
         "no_face_found": fallback,
         "threshold": threshold,
         "mirror": mirror,
-        "mean_accuracy": float(m["accuracy"].mean()),
+        "attributes_scored": len(scored),
+        "attributes_of_model": len(engine.attributes),
+        "unknown_labels": unknown,
+        "mean_accuracy": float(np.nanmean(m["accuracy"])),
         "balanced_accuracy": float(np.nanmean(m["balanced_accuracy"])),
         "majority_baseline": majority_baseline(labels, prevalence),
-        "consistency": {"predicted": violations(pred, engine.attributes),
-                        "ground_truth": violations(labels, engine.attributes)},
+        "consistency": {"predicted": violations(pred, scored),
+                        "ground_truth": violations(labels, scored) if not unknown else None},
         "calibration": {
             "temperatures": engine.temperatures is not None,
             "ece": float(errors_cal.mean()), "ece_uncalibrated": float(errors_raw.mean()),
@@ -111,8 +123,8 @@ def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bo
                               "balanced_accuracy": float(m["balanced_accuracy"][j]),
                               "f1": float(m["f1"][j]), "ece": float(errors_cal[j]),
                               "ece_uncalibrated": float(errors_raw[j])}
-                          for j, a in enumerate(engine.attributes)},
-        "groups": group_table(pred, labels, engine.attributes, by) if by else None,
+                          for j, a in enumerate(scored)},
+        "groups": group_table(pred, labels, scored, by) if by else None,
     }
 
 
@@ -128,7 +140,8 @@ def group_table(pred: np.ndarray, labels: np.ndarray, attributes: list[str],
         groups: dict[str, dict[str, Any]] = {}
         for name, rows in ((a, labels[:, j] == 1), (f"not {a}", labels[:, j] == 0)):
             m = attribute_metrics(pred[rows][:, others], labels[rows][:, others])
-            groups[name] = {"faces": int(rows.sum()), "mean_accuracy": float(m["accuracy"].mean()),
+            groups[name] = {"faces": int(rows.sum()),
+                            "mean_accuracy": float(np.nanmean(m["accuracy"])),
                             "balanced_accuracy": float(np.nanmean(m["balanced_accuracy"])),
                             "per_attribute": {attributes[k]: float(v)
                                               for k, v in zip(others, m["accuracy"])}}
@@ -170,11 +183,16 @@ def format_report(r: dict[str, Any]) -> str:
         f"images             {r['images']} ({len(r['skipped'])} unreadable, skipped)"
         + (f"; no face found in {r['no_face_found']} (framed by the dataset framing)"
            if r["framing"] == "detect+align" else ""),
+        *([f"scored            {r['attributes_scored']} of the model's "
+           f"{r['attributes_of_model']} attributes (the ones the labels hold)"
+           + (f"; {r['unknown_labels']} blank labels left out" if r["unknown_labels"] else "")]
+          if r["attributes_scored"] < r["attributes_of_model"] or r["unknown_labels"] else []),
         f"mean accuracy      {r['mean_accuracy']:.2%}",
         f"balanced accuracy  {r['balanced_accuracy']:.2%}",
         f"majority baseline  {r['majority_baseline']:.2%}",
-        f"rule violations    {c['predicted']['any']:.2%} of images "
-        f"(ground-truth labels: {c['ground_truth']['any']:.2%})",
+        f"rule violations    {c['predicted']['any']:.2%} of images"
+        + (f" (ground-truth labels: {c['ground_truth']['any']:.2%})" if c["ground_truth"]
+           else ""),
         f"calibration error  {cal['ece']:.2%} (ECE, mean over attributes"
         + (f"; {cal['ece_uncalibrated']:.2%} without the model's temperatures)"
            if cal["temperatures"] else "; the model has no fitted temperatures)"),
@@ -193,8 +211,9 @@ def format_markdown(r: dict[str, Any]) -> str:
     lines.append(f"| **mean** | **{r['mean_accuracy']:.2%}** | **{r['balanced_accuracy']:.2%}**"
                  f" | | **{cal['ece']:.2%}** | {cal['ece_uncalibrated']:.2%} |")
     lines += ["", f"{r['images']} images; majority baseline {r['majority_baseline']:.2%}; "
-              f"rule violations {c['predicted']['any']:.2%} of images (ground truth "
-              f"{c['ground_truth']['any']:.2%}); calibration error (ECE) {cal['ece']:.2%}."]
+              f"rule violations {c['predicted']['any']:.2%} of images"
+              + (f" (ground truth {c['ground_truth']['any']:.2%})" if c["ground_truth"] else "")
+              + f"; calibration error (ECE) {cal['ece']:.2%}."]
     for a, g in (r.get("groups") or {}).items():
         ((n1, f1), (n2, f2)), rows = _group_rows(g)
         lines += ["", f"| by {a} | {n1} ({f1}) | {n2} ({f2}) | gap |", "|---|---:|---:|---:|"]

@@ -12,11 +12,12 @@ import numpy as np
 import torch
 
 from faceattr.data.cache import Cache
+from faceattr.data.labels import MISSING
 from faceattr.errors import FaceAttrError
 from faceattr.training.augment import AugmentConfig, augment
 from faceattr.training.tensor import normalise, to_unit
 
-MISSING = 255  # an attribute label a row does not have (a face of an age or expression set)
+__all__ = ["MISSING", "CacheBatches"]
 
 
 class CacheBatches:
@@ -55,8 +56,11 @@ class CacheBatches:
         self.labels = np.concatenate([c.labels if c.attributes else
                                       np.full((len(c), len(attrs)), MISSING, np.uint8)
                                       for c in caches])
+        # mixed: some labels unknown (a blank cell, an age or expression set): each row then
+        # counts for the tasks it has labels for
         self.mixed = len(labelled) < len(caches) or any("age" in c.targets or "expression" in
-                                                        c.targets for c in caches)
+                                                        c.targets for c in caches) \
+            or bool((self.labels == MISSING).any())
         self.age = np.concatenate([c.targets.get("age", np.full(len(c), np.nan, np.float32))
                                    for c in caches]).astype(np.float32)
         e = max((c.targets["expression"].shape[1] for c in caches if "expression" in c.targets),

@@ -96,7 +96,7 @@ def predict_mixed(model: torch.nn.Module, batches, device: torch.device,
         x = x.to(device, non_blocking=True)
         with autocast(device, amp):
             out = model(x, all_outputs=True)
-        rows = (y["attributes"] >= 0).all(dim=1).to(device)
+        rows = (y["attributes"] >= 0).any(dim=1).to(device)  # unknown labels stay -1
         add("probs", FaceAttrNet.probabilities(out["logits"].float())[rows])
         add("labels", y["attributes"][rows.cpu()])
         if "age" in out:
@@ -123,7 +123,8 @@ def predict_probs(model: torch.nn.Module, batches, device: torch.device,
     if getattr(batches, "mixed", False):
         m = predict_mixed(model, batches, device, amp)
         p, y = np.clip(m["probs"], 1e-7, 1 - 1e-7), m["labels"]
-        loss = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()) if len(y) else 0.0
+        k = y >= 0  # known labels
+        loss = float(-(y * np.log(p) + (1 - y) * np.log(1 - p))[k].mean()) if k.any() else 0.0
         return m["probs"], m["labels"].astype(np.int64), loss
     model.eval()
     probs, labels, total, count = [], [], 0.0, 0
@@ -474,7 +475,7 @@ def precise_bn(run: Run) -> None:
     n = run.s.train.precise_bn
     if not n:
         return
-    labelled = (run.train_batches.labels[run.train_idx] != MISSING).all(axis=1)
+    labelled = (run.train_batches.labels[run.train_idx] != MISSING).any(axis=1)
     rows = run.train_idx[labelled]
     rows = np.sort(np.random.default_rng(run.s.train.seed).permutation(rows)[:n])
     faces = CacheBatches(run.caches, rows, drop_last=True, **run.common)  # equal batches: the
@@ -587,10 +588,10 @@ def evaluate_mixed(model: torch.nn.Module, batches: CacheBatches, device: torch.
     score = 0.0
     if len(m.get("labels", [])):
         pred = (m["probs"] >= 0.5).astype(np.uint8)
-        out["mean_accuracy"], out["balanced_accuracy"] = summary(pred, m["labels"].astype(np.uint8))
+        out["mean_accuracy"], out["balanced_accuracy"] = summary(pred, m["labels"])
         p = np.clip(m["probs"], 1e-7, 1 - 1e-7)
-        y = m["labels"]
-        out["loss"] = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+        y, k = m["labels"], m["labels"] >= 0
+        out["loss"] = float(-(y * np.log(p) + (1 - y) * np.log(1 - p))[k].mean())
         score += (1 - out["mean_accuracy"]) / SELECT_SCALE["attributes"]
     else:
         out.update(mean_accuracy=float("nan"), balanced_accuracy=float("nan"), loss=float("nan"))
@@ -615,8 +616,9 @@ def prevalence(labels: np.ndarray) -> np.ndarray:
     """Share of faces with each attribute, over the rows that have attribute labels."""
     from faceattr.training.loader import MISSING
 
-    rows = labels[(labels != MISSING).all(axis=1)] if labels.size else labels
-    return rows.mean(0) if len(rows) else np.zeros(labels.shape[1])
+    k = labels != MISSING
+    return np.where(k, labels, 0).sum(0) / np.maximum(k.sum(0), 1) if labels.size else \
+        np.zeros(labels.shape[1])
 
 
 def init_from(model: FaceAttrNet, path: Path) -> None:

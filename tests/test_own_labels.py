@@ -1,0 +1,63 @@
+"""Your own labels: evaluation on some attributes with blank cells, and fine-tuning a bundled
+model on a small CSV of new attributes."""
+
+import csv
+import json
+
+import numpy as np
+
+from faceattr.cli import main
+from faceattr.data.labels import MISSING, read_celeba_attributes, read_csv_labels
+from faceattr.evaluation.metrics import attribute_metrics
+
+from .conftest import CELEBA_ATTR
+
+
+def write_csv(path, files, columns: dict[str, list], blank_every: int = 0):
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", *columns])
+        for i, name in enumerate(files):
+            row = [columns[c][i] for c in columns]
+            if blank_every and i % blank_every == 0:
+                row[0] = ""  # an unknown label
+            w.writerow([name, *row])
+
+
+def test_blank_cells_are_unknown_and_left_out_of_the_scores(tmp_path):
+    path = tmp_path / "l.csv"
+    write_csv(path, ["a.jpg", "b.jpg", "c.jpg"], {"Smiling": [1, 0, 1], "Male": [0, 0, 1]},
+              blank_every=2)
+    table = read_csv_labels(path)
+    assert table.values[:, 0].tolist() == [MISSING, 0, MISSING]
+    m = attribute_metrics(np.array([[0, 0], [0, 0], [0, 1]]), table.values)
+    assert m["accuracy"].tolist() == [1.0, 1.0]  # Smiling: one known label, right
+
+
+def test_evaluate_scores_the_attributes_a_label_file_holds(test_crops_small, tmp_path, capsys):
+    celeba = read_celeba_attributes(CELEBA_ATTR)
+    rows = celeba.row_of()
+    files = sorted(p.name for p in test_crops_small.glob("*.jpg"))
+    cols = {a: [int(celeba.values[rows[f], celeba.attributes.index(a)]) for f in files]
+            for a in ("Smiling", "Eyeglasses", "Male")}
+    labels = tmp_path / "mine.csv"
+    write_csv(labels, files, cols, blank_every=3)
+    out = tmp_path / "r.json"
+    assert main(["evaluate", "--images", str(test_crops_small), "--labels", str(labels),
+                 "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "scored            3 of the model's 40 attributes" in text
+    assert f"{-(-len(files) // 3)} blank labels left out" in text
+    report = json.loads(out.read_text())
+    assert list(report["per_attribute"]) == ["Eyeglasses", "Male", "Smiling"]  # model order
+    # the same figures as the full label file gives for those attributes, less the blanks
+    assert main(["evaluate", "--images", str(test_crops_small), "--labels", str(CELEBA_ATTR),
+                 "--json", str(tmp_path / "full.json")]) == 0
+    full = json.loads((tmp_path / "full.json").read_text())["per_attribute"]
+    assert report["per_attribute"]["Male"]["accuracy"] == full["Male"]["accuracy"]
+    assert abs(report["per_attribute"]["Smiling"]["accuracy"] -
+               full["Smiling"]["accuracy"]) < 0.05
+    none = tmp_path / "none.csv"
+    write_csv(none, files, {"Sunburn": [0] * len(files)})
+    assert main(["evaluate", "--images", str(test_crops_small), "--labels", str(none)]) == 2
+    assert "holds none of the model's attributes" in capsys.readouterr().err
