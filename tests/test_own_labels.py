@@ -61,3 +61,45 @@ def test_evaluate_scores_the_attributes_a_label_file_holds(test_crops_small, tmp
     write_csv(none, files, {"Sunburn": [0] * len(files)})
     assert main(["evaluate", "--images", str(test_crops_small), "--labels", str(none)]) == 2
     assert "holds none of the model's attributes" in capsys.readouterr().err
+
+
+def test_fine_tune_a_bundled_model_on_a_small_csv(test_crops_small, tmp_path, capsys):
+    """``train --init fast --images --labels``: prepared inside the run, the bundled model's
+    first member as the start (its CNN kept as it is with train.freeze=backbone), the CSV's
+    own attribute names as the tasks; nothing of ../shared or cache/ in the run's settings."""
+    from safetensors import safe_open
+
+    from faceattr import Recognizer
+    from faceattr.inference.base import bundled_models
+
+    celeba = read_celeba_attributes(CELEBA_ATTR)
+    rows = celeba.row_of()
+    files = sorted(p.name for p in test_crops_small.glob("*.jpg"))[:64]
+    cols = {new: [int(celeba.values[rows[f], celeba.attributes.index(old)]) for f in files]
+            for old, new in (("Smiling", "smile"), ("Eyeglasses", "glasses"))}
+    labels = tmp_path / "mine.csv"
+    write_csv(labels, files, cols, blank_every=5)
+    out = tmp_path / "run"
+    argv = ["train", "--init", "fast", "--images", str(test_crops_small), "--labels",
+            str(labels), "--out", str(out), "--quiet", "--set", "train.epochs=1",
+            "--set", "train.freeze=backbone", "--set", "train.batch_size=16"]
+    assert main(argv) == 0
+    assert "images cached" in capsys.readouterr().out
+    model = out / "model.safetensors"
+    rec = Recognizer(str(model), backend="torch")
+    assert rec.attributes == ["smile", "glasses"] and not rec.has_age
+    assert set(rec.predict(test_crops_small / files[0]).probabilities) == {"smile", "glasses"}
+    with safe_open(str(bundled_models("torch")["fast"]), "pt") as a, \
+            safe_open(str(model), "pt") as b:
+        key = "backbone.stages.2.body.0.0.weight"
+        assert (a.get_tensor(f"members.0.{key}") == b.get_tensor(key)).all()  # frozen
+    config = (out / "config.json").read_text()
+    assert "shared" not in config and '"cache/' not in config
+    assert json.loads(config)["data"]["train"] == [str((out / "cache").resolve())]
+    assert main(argv) == 2  # the run exists: refused before any work
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["train", "--images", str(test_crops_small), "--out", str(tmp_path / "x")]) == 2
+    assert "needs both --images DIR and --labels FILE.csv" in capsys.readouterr().err
+    assert main(["train", "--init", "fastest", "--images", str(test_crops_small), "--labels",
+                 str(labels), "--out", str(tmp_path / "y")]) == 2
+    assert "no bundled model of that name (bundled: accurate, fast)" in capsys.readouterr().err

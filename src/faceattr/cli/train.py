@@ -18,6 +18,18 @@ def add(sub) -> None:
     p.add_argument("--train", type=Path, nargs="+", metavar="CACHE",
                    help="training caches (overrides data.train)")
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, log, model)")
+    own = p.add_argument_group(
+        "your own labels", "fine-tune on a folder of images and a CSV of your attributes "
+        "(file,ATTR,... with 0/1, blank = unknown; any names); the images are prepared into "
+        "OUT/cache and a fixed share of them is the val split")
+    own.add_argument("--images", type=Path, help="the images (a folder or a tar shard)")
+    own.add_argument("--labels", type=Path, help="the CSV of labels")
+    own.add_argument("--init", metavar="MODEL",
+                     help="start from a bundled model (fast, accurate: its first member) or a "
+                          "model file; without it the network starts from scratch")
+    own.add_argument("--framing", metavar="NAME",
+                     help="the images are face crops of this framing (default: each image's "
+                          "widest face is detected and aligned)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--time-limit", type=positive_float, metavar="MINUTES",
                    help="stop cleanly with a checkpoint before this many minutes (inside an "
@@ -37,7 +49,18 @@ def run(args: argparse.Namespace) -> int:
     overrides = list(args.set or [])
     if args.train:
         overrides.append(f"data.train={json.dumps([str(p) for p in args.train])}")
-    if args.resume:
+    if args.images is not None or args.labels is not None or args.init is not None:
+        if args.resume:
+            raise FaceAttrError("--resume continues the run as it was set up: drop --images, "
+                                "--labels and --init")
+        if args.images is None or args.labels is None:
+            raise FaceAttrError("fine-tuning on your own labels needs both --images DIR and "
+                                "--labels FILE.csv")
+        from faceattr.training.own_labels import own_labels_config
+
+        cfg = own_labels_config(args.images, args.labels, args.out, args.init, args.framing,
+                                args.config, overrides, progress=not args.quiet)
+    elif args.resume:
         if args.config:
             raise FaceAttrError(f"--resume continues with the settings in {args.out}/config.json;"
                                 " drop --config (a --set changes one setting deliberately)")

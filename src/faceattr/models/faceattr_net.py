@@ -46,6 +46,19 @@ class FaceAttrNet(nn.Module):
         self.register_buffer("order", order, persistent=False)
         self.register_buffer("inverse", torch.argsort(order), persistent=False)
 
+    def freeze_backbone(self) -> None:
+        """Train only what follows the CNN: its weights fixed, its BatchNorm statistics too."""
+        self.frozen = True
+        for p in self.backbone.parameters():
+            p.requires_grad_(False)
+        self.backbone.eval()
+
+    def train(self, mode: bool = True) -> FaceAttrNet:
+        super().train(mode)
+        if getattr(self, "frozen", False):
+            self.backbone.eval()
+        return self
+
     def forward(self, x: torch.Tensor, all_outputs: bool = False):
         """The attribute logits, or (``all_outputs``) the dict of :meth:`outputs` (the form
         that goes through DistributedDataParallel)."""

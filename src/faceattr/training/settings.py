@@ -90,6 +90,7 @@ class TrainSettings:
     # attribute labels) before each validation and for the model written (0: keep the running
     # statistics); mixed training wants it: its batches mix bordered and grey faces in
     precise_bn: int = setting(0, lo=0)
+    freeze: str = setting("", choices=("", "backbone"))  # backbone: train only what follows it
 
 
 @dataclass

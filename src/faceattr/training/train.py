@@ -292,6 +292,8 @@ def setup(cfg: dict[str, Any], out: Path, resume: bool) -> Run:
     model = FaceAttrNet(mcfg).to(device)
     if s.train.init and not resume:
         init_from(model, Path(s.train.init))
+    if s.train.freeze == "backbone":  # only the sequence, the BiLSTM and the heads learn
+        model.freeze_backbone()
     if train_batches.mixed:
         loss_fn: torch.nn.Module = MixedLoss(s.loss.kind, len(attributes), len(mcfg.extra_tasks),
                                              s.loss.extra_weight, s.loss.age_sigma,
@@ -622,20 +624,31 @@ def prevalence(labels: np.ndarray) -> np.ndarray:
 
 
 def init_from(model: FaceAttrNet, path: Path) -> None:
-    """Start from a model file's weights (``train.init``): every tensor of the same name and
-    shape is copied; per-task tensors (the attention maps, task embeddings) whose task count
-    grew keep their first rows, the attributes', and the new tasks start fresh."""
-    src, _ = load_model(path)
+    """Start from a model file's weights (``train.init``; of an ensemble, its first member):
+    every tensor of the same name and shape is copied; the per-task tensors of the sequence
+    (attention maps, task embeddings) are matched by task name, and a task the file does not
+    have (a new attribute of the user's) starts from the mean of its attributes' rows."""
+    from faceattr.models.ensemble import Ensemble
+
+    src_model, _ = load_model(path)
+    src = src_model.members[0] if isinstance(src_model, Ensemble) else src_model
+    assert isinstance(src, FaceAttrNet)
+    src_tasks, own_tasks = src.config.task_names, model.config.task_names
+    n_attr = src.config.num_tasks
     own = model.state_dict()
     copied = 0
     for k, v in src.state_dict().items():
         if k not in own:
             continue
-        if own[k].shape == v.shape:
+        if own[k].shape == v.shape and (not k.startswith("sequence.") or
+                                        v.shape[:1] != (len(src_tasks),) or
+                                        src_tasks == own_tasks):
             own[k].copy_(v)
-        elif own[k].ndim == v.ndim and own[k].shape[1:] == v.shape[1:] and \
-                own[k].shape[0] > v.shape[0]:
-            own[k][: v.shape[0]].copy_(v)
+        elif k.startswith("sequence.") and v.ndim and v.shape[0] == len(src_tasks) and \
+                own[k].shape[1:] == v.shape[1:] and own[k].shape[0] == len(own_tasks):
+            mean = v[:n_attr].mean(dim=0)
+            for i, name in enumerate(own_tasks):
+                own[k][i].copy_(v[src_tasks.index(name)] if name in src_tasks else mean)
         else:
             continue
         copied += 1
