@@ -117,3 +117,31 @@ def test_camera_mode_draws_faces_live_and_stops(server, tmp_path):
         assert page.evaluate("document.getElementById('video').srcObject === null")
         assert page.locator("#live").is_hidden()
         browser.close()
+
+
+def test_docs_and_redoc_render_offline(server):
+    """/docs and /redoc load their scripts and styles from the service itself: with every
+    request to any other host refused, Swagger UI and ReDoc still render the API."""
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        elsewhere: list[str] = []
+
+        def only_here(route):
+            if route.request.url.startswith(server):
+                route.continue_()
+            else:
+                elsewhere.append((route.request.resource_type, route.request.url))
+                route.abort()
+
+        page.route("**/*", only_here)
+        page.goto(server + "/docs")
+        page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+        assert "faceattr" in page.locator(".swagger-ui .info .title").inner_text()
+        page.wait_for_selector('.opblock-summary-path[data-path="/v1/predict"]', timeout=20_000)
+        page.goto(server + "/redoc")
+        page.wait_for_selector("h1", timeout=20_000)
+        assert "faceattr" in page.locator("h1").first.inner_text()
+        # nothing the pages need comes from elsewhere (ReDoc asks for its own logo, an image)
+        assert all(kind == "image" for kind, _ in elsewhere), elsewhere
+        browser.close()

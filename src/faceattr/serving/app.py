@@ -14,13 +14,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from faceattr import __version__
@@ -127,6 +128,25 @@ class Health(BaseModel):
     min_face: float = Field(description="faces narrower than this (px) get no attributes")
 
 
+class Problem(BaseModel):
+    """A refused request: why, in one line (an upload's bytes are never echoed)."""
+
+    detail: str
+
+
+# the answers /v1/predict gives besides 200, in the OpenAPI document
+PREDICT_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": Problem, "description": "more than 16 files, a file over 10 MB, or a "
+                                           "picture over 64,000,000 pixels"},
+    415: {"model": Problem, "description": "a body that is not multipart/form-data, or a file "
+                                           "that is not an image"},
+    422: {"model": Problem, "description": "a bad query value (threshold) or a multipart body "
+                                           "without a 'files' file part"},
+    503: {"model": Problem, "description": "busy: the queue is full or the uploads in flight "
+                                           "already use the memory budget; retry later"},
+}
+
+
 def upload_name(filename: str | None) -> str:
     """The base name of an uploaded file: a client never names a server path (``/`` or ``\\``)."""
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
@@ -167,8 +187,9 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
         batcher.close()
         rec.close()
 
-    app = FastAPI(title="faceattr", version=__version__, lifespan=lifespan,
-                  description="Face attribute recognition: CNN + bidirectional LSTM.")
+    # /docs and /redoc from assets shipped in a package (fastapi-offline): they work offline
+    app = FastAPIOffline(title="faceattr", version=__version__, lifespan=lifespan,
+                         description="Face attribute recognition: CNN + bidirectional LSTM.")
     static = resources.files("faceattr").joinpath("serving/static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
@@ -207,7 +228,8 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
         return found, batcher(np.stack(squares)) if squares else []
 
     @app.post("/v1/predict", response_model=PredictResponse, response_model_by_alias=True,
-              response_model_exclude_unset=True)  # a face is exactly its record
+              response_model_exclude_unset=True,  # a face is exactly its record
+              responses=PREDICT_ERRORS)
     async def predict(
         files: Annotated[list[UploadFile], File(description="images (repeat 'files')")],
         threshold: Annotated[str, Query(max_length=16, description=(

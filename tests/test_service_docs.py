@@ -1,0 +1,19 @@
+"""The service's own documentation: /docs and /redoc need no CDN, and the OpenAPI document
+declares every answer /v1/predict gives."""
+
+from fastapi.testclient import TestClient
+
+from faceattr.serving.app import create_app
+
+
+def test_docs_assets_come_from_the_service_and_errors_are_declared():
+    with TestClient(create_app()) as client:
+        for page in ("/docs", "/redoc"):
+            html = client.get(page).text
+            assert "cdn." not in html and "/static-offline-docs/" in html
+        for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+            r = client.get(f"/static-offline-docs/{asset}")
+            assert r.status_code == 200 and len(r.content) > 10_000
+        answers = client.get("/openapi.json").json()["paths"]["/v1/predict"]["post"]["responses"]
+        assert {"200", "413", "415", "422", "503"} <= set(answers)
+        assert "busy" in answers["503"]["description"]
