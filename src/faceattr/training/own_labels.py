@@ -75,4 +75,52 @@ def own_labels_config(images: Path, labels: Path, out: Path, init: str | None,
                       detector=None if framing else DEFAULT_DETECTOR, progress=progress)
     print(summary.line(cache))
     cfg["data"]["train"] = [str(cache.resolve())]
+    if init is not None and not cfg["train"]["init_tasks"]:
+        cfg["train"]["init_tasks"] = closest_tasks(Path(cfg["train"]["init"]), cache)
+        if cfg["train"]["init_tasks"]:
+            print("new attributes start from the init model's closest: " + ", ".join(
+                f"{a} <- {b}" for a, b in cfg["train"]["init_tasks"].items()))
     return json.loads(json.dumps(cfg))  # a plain copy, as a config file gives it
+
+
+def closest_tasks(path: Path, cache_path: Path, limit: int = 2000) -> dict[str, str]:
+    """For each attribute of the cache that the model file does not have, the model's attribute
+    whose probabilities correlate best with its labels over the cached images (a user's
+    "glasses" starts from Eyeglasses, "fringe" from Bangs; an attribute related to none
+    starts from its best match all the same, which beats the mean of all)."""
+    import numpy as np
+    import torch
+
+    from faceattr.data.cache import open_cache
+    from faceattr.data.labels import MISSING
+    from faceattr.models.ensemble import Ensemble
+    from faceattr.models.faceattr_net import FaceAttrNet
+    from faceattr.models.modelfile import load_model
+    from faceattr.training.tensor import normalise, to_unit
+
+    cache = open_cache(cache_path)
+    model, _ = load_model(path)
+    net = model.members[0] if isinstance(model, Ensemble) else model
+    assert isinstance(net, FaceAttrNet)
+    new = [j for j, a in enumerate(cache.attributes) if a not in net.config.task_names]
+    if not new or not len(cache):
+        return {}
+    rows = np.arange(min(len(cache), limit))
+    probs = []
+    with torch.no_grad():
+        for i in range(0, len(rows), 128):
+            x = normalise(to_unit(np.ascontiguousarray(cache.images[rows[i:i + 128]]), "cpu"),
+                          0.5, 0.5)
+            probs.append(net.probabilities(net(x)).numpy())
+    p = np.concatenate(probs)
+    out: dict[str, str] = {}
+    for j in new:
+        y = cache.labels[rows, j]
+        k = y != MISSING
+        if k.sum() < 2 or y[k].min() == y[k].max():
+            continue
+        yk = (y[k] - y[k].mean()) / y[k].std()
+        pk = p[k] - p[k].mean(0)
+        r = (pk * yk[:, None]).mean(0) / np.maximum(pk.std(0), 1e-9)
+        out[cache.attributes[j]] = str(net.config.attributes[int(np.argmax(r))])
+    return out

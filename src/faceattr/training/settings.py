@@ -22,8 +22,8 @@ def setting(default: Any, *, lo: float | None = None, hi: float | None = None,
     """A field with its bounds: at least ``lo``, at most ``hi``, over ``above``, under
     ``below``, or one of ``choices``."""
     meta = {"lo": lo, "hi": hi, "above": above, "below": below, "choices": choices}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -91,6 +91,9 @@ class TrainSettings:
     # statistics); mixed training wants it: its batches mix bordered and grey faces in
     precise_bn: int = setting(0, lo=0)
     freeze: str = setting("", choices=("", "backbone"))  # backbone: train only what follows it
+    # with init: the file's task each task of another name starts from ({"glasses":
+    # "Eyeglasses"}); own_labels.py chooses it by correlation on the training images
+    init_tasks: dict[str, str] = setting({})
 
 
 @dataclass

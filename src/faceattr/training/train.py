@@ -291,7 +291,7 @@ def setup(cfg: dict[str, Any], out: Path, resume: bool) -> Run:
                             f"size {caches[0].size}")
     model = FaceAttrNet(mcfg).to(device)
     if s.train.init and not resume:
-        init_from(model, Path(s.train.init))
+        init_from(model, Path(s.train.init), s.train.init_tasks)
     if s.train.freeze == "backbone":  # only the sequence, the BiLSTM and the heads learn
         model.freeze_backbone()
     if train_batches.mixed:
@@ -623,11 +623,12 @@ def prevalence(labels: np.ndarray) -> np.ndarray:
         np.zeros(labels.shape[1])
 
 
-def init_from(model: FaceAttrNet, path: Path) -> None:
+def init_from(model: FaceAttrNet, path: Path, tasks: dict[str, str] | None = None) -> None:
     """Start from a model file's weights (``train.init``; of an ensemble, its first member):
     every tensor of the same name and shape is copied; the per-task tensors of the sequence
-    (attention maps, task embeddings) are matched by task name, and a task the file does not
-    have (a new attribute of the user's) starts from the mean of its attributes' rows."""
+    (attention maps, task embeddings) are matched by task name (or by ``tasks``: own name ->
+    the file's task it starts from), and a task the file does not have starts from the mean
+    of its attributes' rows."""
     from faceattr.models.ensemble import Ensemble
 
     src_model, _ = load_model(path)
@@ -648,6 +649,7 @@ def init_from(model: FaceAttrNet, path: Path) -> None:
                 own[k].shape[1:] == v.shape[1:] and own[k].shape[0] == len(own_tasks):
             mean = v[:n_attr].mean(dim=0)
             for i, name in enumerate(own_tasks):
+                name = (tasks or {}).get(name, name)
                 own[k][i].copy_(v[src_tasks.index(name)] if name in src_tasks else mean)
         else:
             continue
