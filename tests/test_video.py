@@ -6,6 +6,7 @@ import io
 import json
 from itertools import pairwise
 
+import numpy as np
 import pytest
 
 from faceattr import FaceAttrError, Recognizer
@@ -146,3 +147,28 @@ def test_missing_pyav_is_one_line(clip, monkeypatch, capsys):
     assert main(["predict", str(clip[0])]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "error: reading videos needs PyAV: pip install 'faceattr[video]'"
+
+
+def test_a_hard_cut_between_two_people_at_one_spot_gives_two_tracks(tmp_path):
+    """Six people one after another at the same place, a hard cut each second: one track per
+    person (the boxes overlap across each cut; their attributes do not)."""
+    from .videos import make_cuts
+
+    crops = sorted(TEST_CROPS.glob("*.jpg"))[10:16]
+    spans = make_cuts(tmp_path / "cuts.mp4", crops)
+    rec = Recognizer()
+    tracks = [p for p in rec.predict_video(tmp_path / "cuts.mp4") if p.summary]
+    tracks = [t for t in tracks if t.video.frames >= 3]  # (a stray one-frame detection aside)
+    assert len(tracks) == len(crops)
+    for t, (start, end) in zip(sorted(tracks, key=lambda p: p.video.time), spans):
+        assert start - 0.01 <= t.video.time and t.video.until < end
+        assert t.video.frames >= 4  # 5 sampled frames a second, a face in each
+    # the same person keeps one track however long: the walking faces above have one each
+    from faceattr.inference.tracking import Tracker
+
+    tracker = Tracker()
+    look = np.full(40, 0.3)
+    assert tracker.update(0.0, [(0, 0, 10, 10)], [look]) == [0]
+    tracker.get(0).add(look)
+    assert tracker.update(0.2, [(1, 0, 11, 10)], [look + 0.05]) == [0]  # within the bound
+    assert tracker.update(0.4, [(1, 0, 11, 10)], [look + 0.2]) == [1]  # someone else

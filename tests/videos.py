@@ -59,3 +59,25 @@ def make_y4m(out: Path, crop: Path, frames: int = 20, size: tuple[int, int] = (6
             f.write(y.tobytes())
             f.write(cb.resize((w // 2, h // 2), Image.Resampling.BILINEAR).tobytes())
             f.write(cr.resize((w // 2, h // 2), Image.Resampling.BILINEAR).tobytes())
+
+
+def make_cuts(out: Path, crops: list[Path], seconds: float = 1.0, fps: int = 10,
+              size: tuple[int, int] = (480, 360), side: int = 180) -> list[tuple[float, float]]:
+    """Hard cuts: each crop in turn at the same spot (drifting a pixel a frame) for ``seconds``;
+    returns each person's time span."""
+    import av
+
+    w, h = size
+    with av.open(str(out), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for crop in crops:
+            tile = face_tile(crop, side)
+            for i in range(round(seconds * fps)):
+                im = Image.new("RGB", size, (90, 110, 130))
+                im.paste(tile, ((w - side) // 2 + i, (h - side) // 2))
+                for packet in stream.encode(av.VideoFrame.from_image(im)):
+                    container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return [(k * seconds, (k + 1) * seconds) for k in range(len(crops))]

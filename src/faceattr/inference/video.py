@@ -47,12 +47,13 @@ def predict_video(rec, path: str | Path, fps: float = 5.0, batch_size: int = 64,
                 if p.box is not None:
                     p.box = tuple(v * frame.scale for v in p.box)  # type: ignore[assignment]
         faces = [p for p in res.faces if p.face is not None]
-        ids = tracker.update(frame.time, [p.face.box for p in faces])
-        for p, track_id in zip(faces, ids):
-            if not p.skipped:
+        looks = [None if p.skipped else np.array([p.probabilities[a] for a in rec.attributes])
+                 for p in faces]
+        ids = tracker.update(frame.time, [p.face.box for p in faces], looks)
+        for p, track_id, look in zip(faces, ids, looks):
+            if look is not None:
                 ex = np.array(list(p.expressions.values())) if p.expressions else None
-                tracker.get(track_id).add(np.array([p.probabilities[a] for a in rec.attributes]),
-                                          p.age, p.age_sd, ex)
+                tracker.get(track_id).add(look, p.age, p.age_sd, ex)
             p.source = name
             p.video = VideoPlace(frame.time, frame.index, track_id)
             yield p
