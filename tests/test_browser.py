@@ -145,3 +145,39 @@ def test_docs_and_redoc_render_offline(server):
         # nothing the pages need comes from elsewhere (ReDoc asks for its own logo, an image)
         assert all(kind == "image" for kind, _ in elsewhere), elsewhere
         browser.close()
+
+
+def test_several_pictures_widest_face_first_and_errors_clear(server, tmp_path):
+    """Several files in one go, a tab each; a picture opens on its widest face with
+    attributes; a picture that fails clears the old answer; the annotated picture downloads."""
+    from PIL import Image
+
+    crops = sorted(TEST_CROPS.glob("*.jpg"))
+    group = tmp_path / "group.jpg"  # a small face left, a big face right
+    canvas = Image.new("RGB", (700, 400), (120, 130, 140))
+    canvas.paste(Image.open(crops[1]).convert("RGB").resize((120, 130)), (20, 130))
+    canvas.paste(Image.open(crops[2]).convert("RGB").resize((330, 360)), (340, 20))
+    canvas.save(group)
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not an image")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page.goto(server)
+        page.set_input_files("#file", [str(group), str(crops[0]), str(bad)])
+        page.wait_for_selector(".attr", timeout=30_000)
+        assert page.locator("#pictures button").count() == 3
+        faces = page.locator("#faces button")
+        assert faces.count() == 2 and faces.nth(0).inner_text() == "Face 0"
+        assert "active" in faces.nth(1).get_attribute("class")  # the widest face first
+        with page.expect_download() as got:
+            page.click("#download")
+        assert got.value.suggested_filename == "group.annotated.jpg"
+        page.locator("#pictures button").nth(2).click()  # the broken file
+        page.wait_for_selector("#status.error", timeout=10_000)
+        assert page.locator(".attr").count() == 0 and page.locator("#canvas").get_attribute(
+            "width") == "0"
+        page.locator("#pictures button").nth(1).click()
+        page.wait_for_selector(".attr", timeout=10_000)
+        assert "182638.jpg" in page.locator("#status").inner_text()
+        browser.close()

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
@@ -280,6 +280,64 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
                                        faces=[Face(**p.record()) for p in res.faces]))
         return PredictResponse(schema=SCHEMA_VERSION, model=model_name, threshold=threshold,
                                results=results)
+
+    @app.post("/v1/annotate", response_class=Response, responses={
+        200: {"content": {"image/jpeg": {}}, "description": "the picture with each face's box "
+              "and label drawn, as `faceattr predict --annotate` draws it"}, **PREDICT_ERRORS})
+    async def annotate(
+        file: Annotated[UploadFile, File(description="one image")],
+        threshold: Annotated[str, Query(max_length=16, description=(
+            "0.5 (default), tuned (per attribute) or a number between 0 and 1"))] = "0.5",
+        show: Annotated[str | None, Query(max_length=400, description=(
+            "what the labels name, comma-separated: attributes, age, expression"))] = None,
+    ) -> Response:
+        from faceattr.inference.annotate import check_show, draw
+
+        try:
+            cut = rec.engine.thresholds(threshold, "the threshold parameter")
+            names = check_show(show.split(","), rec.attributes) if show else None
+        except FaceAttrError as e:
+            raise HTTPException(422, str(e)) from None
+        need = min(file.size if file.size is not None else max_upload_bytes,
+                   max_upload_bytes + 1)
+        if slots.locked() or not budget.take(need):
+            raise HTTPException(503, "server busy: too many requests or too much upload data "
+                                     "in flight; retry shortly")
+        try:
+            name = upload_name(file.filename)
+            data = await file.read(max_upload_bytes + 1)
+            if len(data) > max_upload_bytes:
+                raise HTTPException(413, f"{name}: larger than {max_upload_bytes} bytes")
+            async with slots:
+                loop = asyncio.get_running_loop()
+                one: list[tuple[str, bytes | FaceAttrError]] = [(name, data)]
+                found, probs = await loop.run_in_executor(pool, infer, one)
+                if isinstance(found[0], FaceAttrError):
+                    raise HTTPException(http_status(found[0]), str(found[0]))
+                res = rec.result(name, found[0], iter(probs), cut)
+
+                def picture() -> bytes:  # drawn at most 2048 px on its longer side
+                    import io
+
+                    from faceattr.preprocess.image import decode_reduced
+
+                    image, scale = decode_reduced(data, name, long=2048)
+                    if max(image.size) > 2048:
+                        k = 2048 / max(image.size)
+                        image = image.resize((round(image.width * k), round(image.height * k)))
+                        scale /= k
+                    for p in res.faces:
+                        p.face = p.face.scaled(1 / scale) if p.face is not None else None
+                        p.box = None if p.box is None else \
+                            tuple(v / scale for v in p.box)  # type: ignore[assignment]
+                    out = io.BytesIO()
+                    draw(image, res, names).save(out, "JPEG", quality=90)
+                    return out.getvalue()
+
+                jpeg = await loop.run_in_executor(pool, picture)
+        finally:
+            budget.give(need)
+        return Response(jpeg, media_type="image/jpeg")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -34,13 +34,24 @@ function drawPicture(file, faces) {
   img.src = URL.createObjectURL(file);
 }
 
+// The face the page opens on: the widest face that has attributes (else the first).
+function openingFace(faces) {
+  let best = 0, width = -1;
+  faces.forEach((f, i) => {
+    const w = f.box ? f.box[2] - f.box[0] : 0;
+    if (!f.skipped && w > width) { best = i; width = w; }
+  });
+  return best;
+}
+
 function renderFaces(faces, thresholds) {
   const tabs = $("faces");
   tabs.innerHTML = "";
+  const first = openingFace(faces);
   faces.forEach((f, i) => {
     const b = document.createElement("button");
-    b.textContent = `Face ${f.face}`;
-    b.className = i === 0 ? "active" : "";
+    b.textContent = `Face ${f.face}`;  // the record's index, from 0, as the CLI numbers faces
+    b.className = i === first ? "active" : "";
     b.onclick = () => {
       [...tabs.children].forEach((c) => (c.className = ""));
       b.className = "active";
@@ -49,7 +60,16 @@ function renderFaces(faces, thresholds) {
     tabs.appendChild(b);
   });
   tabs.hidden = faces.length < 2;
-  renderFace(faces[0], thresholds);
+  renderFace(faces[first], thresholds);
+}
+
+// An old answer never stays beside a new error: the picture, the tabs and the bars go.
+function clearResult() {
+  const c = $("canvas");
+  c.width = 0; c.height = 0;
+  $("results").innerHTML = "";
+  $("faces").innerHTML = ""; $("faces").hidden = true;
+  $("download").hidden = true;
 }
 
 function renderFace(face, thresholds) {
@@ -121,34 +141,77 @@ function shortAgeExpression(f) {
   return parts.join(", ");
 }
 
-async function upload(file) {
+let pictures = [];  // [{file, result}] of the last upload
+
+// Several pictures at once (at most 16, the service's limit): one request, one tab each.
+async function upload(fileList) {
+  const files = [...fileList].slice(0, 16);
+  if (!files.length) return;
   if (!groups) await loadGroups();
-  setStatus(`Recognising ${file.name} …`);
+  clearResult();
+  $("pictures").innerHTML = ""; $("pictures").hidden = true;
+  setStatus(`Recognising ${files.length > 1 ? files.length + " pictures" : files[0].name} …`);
   const mode = $("threshold").value;
   const body = new FormData();
-  body.append("files", file);
+  files.forEach((f) => body.append("files", f));
   const r = await fetch(`/v1/predict?threshold=${encodeURIComponent(mode)}`, { method: "POST", body });
   const data = await r.json();
   if (!r.ok) { setStatus(data.detail || `error ${r.status}`, true); return; }
-  const res = data.results[0];
-  if (!res.faces.length) { setStatus(res.error || `${res.file}: no face found`, true); return; }
   const attrs = await (await fetch("/v1/attributes")).json();
   const thresholds = mode === "tuned" ? attrs.tuned_thresholds : attrs.thresholds;
+  pictures = files.map((file, i) => ({ file, result: data.results[i] }));
+  const tabs = $("pictures");
+  pictures.forEach((p, i) => {
+    const b = document.createElement("button");
+    b.textContent = p.result.file;
+    b.className = i === 0 ? "active" : "";
+    b.onclick = () => {
+      [...tabs.children].forEach((c) => (c.className = ""));
+      b.className = "active";
+      showPicture(i, thresholds, data.model);
+    };
+    tabs.appendChild(b);
+  });
+  tabs.hidden = pictures.length < 2;
+  showPicture(0, thresholds, data.model);
+}
+
+function showPicture(i, thresholds, model) {
+  clearResult();
+  const { file, result: res } = pictures[i];
+  if (!res.faces.length) { setStatus(res.error || `${res.file}: no face found`, true); return; }
   drawPicture(file, res.faces);
   renderFaces(res.faces, thresholds);
   const n = res.faces.length;
-  setStatus(`${res.file}: ${res.width}×${res.height}, ${n} face${n > 1 ? "s" : ""}, model ${data.model}`);
+  const link = $("download");
+  link.hidden = false;
+  link.onclick = () => downloadAnnotated(file);
+  setStatus(`${res.file}: ${res.width}×${res.height}, ${n} face${n > 1 ? "s" : ""}, model ${model}`);
 }
 
-$("file").addEventListener("change", (e) => { if (e.target.files[0]) upload(e.target.files[0]); });
+// The picture as `faceattr predict --annotate` draws it (faceattr.draw on the server).
+async function downloadAnnotated(file) {
+  const body = new FormData();
+  body.append("file", file);
+  const r = await fetch(`/v1/annotate?threshold=${encodeURIComponent($("threshold").value)}`,
+                        { method: "POST", body });
+  if (!r.ok) { setStatus((await r.json()).detail || `error ${r.status}`, true); return; }
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(await r.blob());
+  a.download = file.name.replace(/\.[^.]*$/, "") + ".annotated.jpg";
+  a.click();
+  URL.revokeObjectURL(a.href);
+}
+
+$("file").addEventListener("change", (e) => upload(e.target.files));
 const drop = $("drop");
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => {
   e.preventDefault(); drop.classList.remove("over");
-  if (e.dataTransfer.files[0]) upload(e.dataTransfer.files[0]);
+  upload(e.dataTransfer.files);
 });
-$("threshold").addEventListener("change", () => { const f = $("file").files[0]; if (f) upload(f); });
+$("threshold").addEventListener("change", () => upload($("file").files));
 loadGroups();
 
 // ---- camera mode: small frames to the service a few times a second, boxes drawn live ----------
