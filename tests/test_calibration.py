@@ -46,7 +46,7 @@ def test_thresholds_move_with_temperatures_and_keep_every_decision():
 
 
 def test_bundled_model_carries_temperatures_applied_by_both_engines():
-    onnx, torch = load_engine(None, "onnx"), load_engine("fast", "torch")
+    onnx, torch = load_engine("fast", "onnx"), load_engine("fast", "torch")
     assert onnx.temperatures is not None and np.allclose(onnx.temperatures, torch.temperatures)
     faces = np.random.default_rng(2).integers(0, 255, (4, 64, 64, 3), dtype=np.uint8)
     raw = onnx.probabilities(faces, calibrated=False)

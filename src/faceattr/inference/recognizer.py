@@ -41,7 +41,7 @@ class Recognizer:
     CelebA test crops); ``threshold`` is 0.5 (the softmax argmax, default), ``"tuned"``
     (per attribute, tuned for balanced accuracy and stored in the model) or any number;
     ``mirror`` averages each face with its mirror image. ``model`` is a bundled model's name
-    (``"fast"``, the default) or a file; ``backend="auto"`` runs
+    (``"accurate"``, the default, or ``"fast"``) or a file; ``backend="auto"`` runs
     bundled models and ``.onnx`` files with onnxruntime (torch is never imported) and
     ``.safetensors`` files with PyTorch. With ``detect`` (the default, as for
     ``faceattr predict`` and the service) every face of a photo is found by ``detector``
