@@ -231,7 +231,9 @@ def test_exif_orientation_is_honoured(rec, tmp_path):
     p, q = rec.predict(path), rec.predict(FILES[0])
     assert np.abs(np.array(list(p.probabilities.values()))
                   - np.array(list(q.probabilities.values()))).mean() < 0.05
-    assert np.abs(np.array(p.face.box) - np.array(q.face.box)).max() < 3
+    from faceattr.preprocess.detectors.base import iou_matrix
+
+    assert iou_matrix(np.array([p.face.box]), np.array([q.face.box]))[0, 0] > 0.9  # one place
 
 
 def test_picture_without_a_face(rec, tmp_path, capsys):
