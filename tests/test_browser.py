@@ -181,3 +181,47 @@ def test_several_pictures_widest_face_first_and_errors_clear(server, tmp_path):
         page.wait_for_selector(".attr", timeout=10_000)
         assert "182638.jpg" in page.locator("#status").inner_text()
         browser.close()
+
+
+def test_report_sorts_filters_and_links_in_chromium(tmp_path, capsys):
+    """``predict --report``: one card per answered face, filtered and sorted in the page, each
+    linked to its photo; the page needs nothing but itself."""
+    import json as js
+
+    from faceattr.cli import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    crops = sorted(TEST_CROPS.glob("*.jpg"))[:12]
+    for c in crops:
+        shutil.copy(c, photos / c.name)
+    report = tmp_path / "out" / "report.html"
+    assert main(["predict", str(photos), "--report", str(report), "--format", "jsonl"]) == 0
+    records = [js.loads(line) for line in capsys.readouterr().out.splitlines()]
+    answered = [r for r in records if "decisions" in r]
+    assert main(["predict", str(photos), "--report", str(report)]) == 2  # never over a file
+    assert "--report" in capsys.readouterr().err
+    smiling = sum(r["decisions"]["Smiling"] for r in answered)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        elsewhere = []
+        page.on("request", lambda r: elsewhere.append(r.url)
+                if not r.url.startswith(("file:", "data:")) else None)
+        page.goto(report.as_uri())
+        assert page.locator(".card").count() == len(answered)
+        assert page.locator("#count").inner_text() == str(len(answered))
+        page.select_option("#attr", "Smiling")
+        assert page.locator(".card").count() == smiling
+        page.select_option("#state", "0")
+        assert page.locator(".card").count() == len(answered) - smiling
+        page.select_option("#attr", "")
+        page.select_option("#sort", "age")
+        page.select_option("#order", "asc")
+        ages = [float(t.split()[1]) for t in page.locator(".card .value").all_inner_texts()]
+        assert ages == sorted(ages) and len(ages) == len(answered)
+        href = page.locator(".card").first.get_attribute("href")
+        assert (report.parent / href).resolve().parent == photos.resolve()
+        assert page.locator(".card img").first.evaluate("i => i.naturalWidth") == 112
+        assert elsewhere == []
+        browser.close()

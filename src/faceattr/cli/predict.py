@@ -39,6 +39,9 @@ def add(sub) -> None:
                    help="what --annotate labels name, comma-separated: attributes (each with "
                         "its probability), age, expression (default: age, expression and the "
                         "top 4 attributes present)")
+    p.add_argument("--report", type=Path, metavar="FILE.html",
+                   help="write an HTML contact sheet of the faces (thumbnails, sortable and "
+                        "filterable by attribute, linked to the photos) to check them by eye")
     p.add_argument("--format", choices=format_names(), default=None,
                    help="table (default), jsonl, csv, or parquet (a folder; faceattr[parquet]); "
                         "default: from the --output name")
@@ -102,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
                              mirror=args.mirror, backend=args.backend,
                              detect=not args.no_detect and args.framing is None, fps=args.fps,
                              batch_size=args.batch_size, **detection_kwargs(args))
+    if args.ray is not None and (args.report is not None or args.annotate is not None):
+        raise FaceAttrError("--report and --annotate run here, not on Ray: drop --ray or them")
     if args.ray is not None:
         return run_on_ray(files, errors, args.output, fmt, options, args.ray, args.overwrite)
     if args.show is not None and args.annotate is None:
@@ -113,4 +118,4 @@ def run(args: argparse.Namespace) -> int:
 
         show = check_show(args.show.split(","), rec.attributes)
     return PredictJob(rec, files, errors, fmt, args.output, args.overwrite, args.annotate,
-                      args.summary, options, show).run()
+                      args.summary, options, show, args.report).run()

@@ -192,6 +192,7 @@ class PredictJob:
     summary: bool = False
     options: PredictOptions = field(default_factory=PredictOptions)
     show: list[str] | None = None  # what --annotate labels name (None: the default label)
+    report: Path | None = None  # --report: the HTML contact sheet of the faces
 
     @property
     def batch_size(self) -> int:
@@ -203,6 +204,10 @@ class PredictJob:
 
         rec, attrs = self.rec, self.rec.attributes
         self.check_annotate()
+        if self.report is not None:
+            from faceattr.storage.writes import check_output
+
+            check_output(self.report, "--report", self.files, self.overwrite)
         by_file: dict[str, list] = {}
         failed, faces, small, summary_rows = len(self.errors), 0, 0, []
         writer = format_class(self.fmt)(attrs, dict(zip(attrs, map(float, rec.thresholds))),
@@ -247,7 +252,7 @@ class PredictJob:
                         continue
                     small += bool(p.skipped)
                     faces += not p.skipped and not (p.video and p.video.frames)
-                    if self.annotate:
+                    if self.annotate or self.report:
                         by_file.setdefault(p.source, []).append(p)
                 if results is not None:
                     results.add(group)
@@ -272,6 +277,11 @@ class PredictJob:
                     annotate(Path(source), preds, targets[source], show=self.show)
             note(f"annotated {len(by_file)} input{'' if len(by_file) == 1 else 's'} in "
                  f"{self.annotate}")
+        if self.report:
+            from faceattr.inference.report import write_report
+
+            n = write_report(self.report, by_file, attrs, rec.expressions)
+            note(f"wrote a report of {n} faces to {self.report}")
         if self.output:
             note(f"wrote results to {self.output}")
         if len(self.files) > 1 or self.output:  # the closing summary of a batch job
