@@ -105,3 +105,18 @@ def test_fine_tune_a_bundled_model_on_a_small_csv(test_crops_small, tmp_path, ca
     assert main(["train", "--init", "fastest", "--images", str(test_crops_small), "--labels",
                  str(labels), "--out", str(tmp_path / "y")]) == 2
     assert "no bundled model of that name (bundled: accurate, fast)" in capsys.readouterr().err
+
+
+def test_label_csv_mistakes_are_named(tmp_path):
+    import pytest
+
+    from faceattr.errors import FaceAttrError
+
+    cases = [("flie,smile\na.jpg,1\n", r"first column must hold the file names.*'flie'"),
+             ("smile,file\n1,a.jpg\n", r"'file' is column 2: move it first"),
+             ("file,smile,glasses\na.jpg,1,\nb.jpg,0,\n", r"column 'glasses' has no labels")]
+    for i, (text, msg) in enumerate(cases):
+        path = tmp_path / f"{i}.csv"
+        path.write_text(text)
+        with pytest.raises(FaceAttrError, match=msg):
+            read_csv_labels(path)

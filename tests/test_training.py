@@ -28,7 +28,7 @@ def test_config_overrides_and_errors(tmp_path):
         load_config(None, ["train.epoch=3"])
     with pytest.raises(FaceAttrError, match="expected section.key=value"):
         load_config(None, ["epochs"])
-    with pytest.raises(FaceAttrError, match="train.epochs expects a int, got 'many'"):
+    with pytest.raises(FaceAttrError, match="train.epochs expects an int, got 'many'"):
         load_config(None, ["train.epochs=many"])
     assert load_config(None, ["train.lr=1"])["train"]["lr"] == 1
     binary = tmp_path / "binary.toml"

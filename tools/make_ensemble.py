@@ -45,6 +45,10 @@ def main() -> None:
     ap.add_argument("--val", type=Path, nargs="+", required=True)
     ap.add_argument("--mirror", choices=["auto", "on", "off"], default="auto")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--extra-val", type=Path, nargs="*", default=[],
+                    help="age/expression val caches (UTKFace, FER+): the ensemble's own age SD "
+                         "scale and expression temperature are fitted there (else the joint "
+                         "member's are copied)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     loaded = [load_model(p) for p in args.members]
@@ -83,6 +87,20 @@ def main() -> None:
         ensemble={"members": [run_name(m) for m in args.members], "mirror": ens.config.mirror},
         metrics={"val_mean_accuracy": float(acc), "val_mean_accuracy_grey": grey_acc},
     ).with_calibration(fit_calibration(attrs, p, y, pg))
+    if args.extra_val and ens.extras_from is not None:
+        from faceattr.training.loader import CacheBatches
+        from faceattr.training.train import extra_task_meta, predict_mixed
+
+        caches = [open_cache(p) for p in args.extra_val]
+        batches = CacheBatches(caches, batch_size=256)
+        m = predict_mixed(ens, batches, torch.device("cpu"), False)
+        own = extra_task_meta(m, ens.members[ens.extras_from].config)
+        meta = meta.with_calibration(own)
+        mae = float(np.abs(m["age_pred"] - m["age_true"]).mean()) if "age_pred" in m else None
+        acc_e = float((m["expr_logits"].argmax(1) == m["expr_votes"].argmax(1)).mean()) \
+            if "expr_logits" in m else None
+        print(f"age/expression calibration fitted on {', '.join(map(str, args.extra_val))}: "
+              f"{own} (age MAE {mae}, expression accuracy {acc_e})")
     save_model(ens, args.out, meta.to_dict())
     print(f"wrote {args.out}: val mean accuracy {acc:.2%} (grey {grey_acc:.2%}), mirror "
           f"{'on' if ens.config.mirror else 'off'}")

@@ -114,8 +114,8 @@ def run(args: argparse.Namespace) -> int:
     rec = options.recognizer(threshold_name="--threshold")
     show = None
     if args.show is not None:
-        from faceattr.inference.annotate import check_show
+        from faceattr.inference.annotate import check_show, special
 
-        show = check_show(args.show.split(","), rec.attributes)
+        show = check_show(args.show.split(","), rec.attributes, special(rec))
     return PredictJob(rec, files, errors, fmt, args.output, args.overwrite, args.annotate,
                       args.summary, options, show, args.report).run()

@@ -27,6 +27,8 @@ def add(sub) -> None:
     own.add_argument("--init", metavar="MODEL",
                      help="start from a bundled model (fast, accurate: its first member) or a "
                           "model file; without it the network starts from scratch")
+    own.add_argument("--skip-missing", action="store_true",
+                     help="leave out images that have no row in the CSV (else an error)")
     own.add_argument("--framing", metavar="NAME",
                      help="the images are face crops of this framing (default: each image's "
                           "widest face is detected and aligned)")
@@ -59,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         from faceattr.training.own_labels import own_labels_config
 
         cfg = own_labels_config(args.images, args.labels, args.out, args.init, args.framing,
-                                args.config, overrides, progress=not args.quiet)
+                                args.config, overrides, progress=not args.quiet,
+                                skip_missing=args.skip_missing)
     elif args.resume:
         if args.config:
             raise FaceAttrError(f"--resume continues with the settings in {args.out}/config.json;"

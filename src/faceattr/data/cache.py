@@ -72,7 +72,8 @@ class PrepareSummary:
             return f"{out}: up to date ({self.cached} images cached, {self.skipped} skipped)"
         extra = f", resumed after {self.resumed_from}" if self.resumed_from else ""
         if self.fallback:
-            extra += f", no face found in {self.fallback} (framed as the dataset's framing)"
+            extra += (f", no face found in {self.fallback} (each read whole, as a face crop of "
+                      "the framing)")
         return (f"{out}: {self.cached} images cached, {self.skipped} skipped, "
                 f"{self.seconds:.1f} s{extra}")
 

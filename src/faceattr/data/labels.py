@@ -16,6 +16,7 @@ from faceattr.errors import FaceAttrError
 SPLITS = {"train": 0, "val": 1, "valid": 1, "test": 2}
 
 
+FILE_COLUMNS = ("file", "filename", "file_name", "image", "image_id", "path", "name")
 MISSING = 255  # an attribute label a row does not have (a blank CSV cell, an age/expression set)
 
 
@@ -127,6 +128,11 @@ def read_csv_labels(path: str | Path) -> LabelTable:
     header = [h.strip() for h in rows[0]]
     if len(header) < 2:
         raise _fail(path, 1, "the header needs a file column and at least one attribute")
+    if header[0].lower() not in FILE_COLUMNS:
+        moved = [i + 1 for i, h in enumerate(header) if h.lower() in FILE_COLUMNS]
+        raise _fail(path, 1, f"the first column must hold the file names, headed 'file' (got "
+                             f"{header[0]!r}" + (f"; 'file' is column {moved[0]}: move it first"
+                                                 if moved else "") + ")")
     attributes = header[1:]
     _check_unique(attributes, path, "attribute name", 1, one_line=True)
     allowed = frozenset({"-1", "0", "1"})
@@ -147,7 +153,11 @@ def read_csv_labels(path: str | Path) -> LabelTable:
                               for t in tokens]
         files.append(row[0].strip())
     _check_unique(files, path, "row for image", 2)
-    return LabelTable(tuple(attributes), tuple(files), values[: len(files)])
+    values = values[: len(files)]
+    empty = [a for j, a in enumerate(attributes) if len(files) and (values[:, j] == MISSING).all()]
+    if empty:
+        raise _fail(path, None, f"column {empty[0]!r} has no labels (every cell is blank)")
+    return LabelTable(tuple(attributes), tuple(files), values)
 
 
 def read_labels(path: str | Path) -> LabelTable:

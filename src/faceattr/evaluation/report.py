@@ -108,6 +108,7 @@ def evaluate(engine: EngineBase, ds: Dataset, threshold: str = "0.5", mirror: bo
         "threshold": threshold,
         "mirror": mirror,
         "attributes_scored": len(scored),
+        "not_in_model": [a for a in ds.attributes if a not in engine.attributes],
         "attributes_of_model": len(engine.attributes),
         "unknown_labels": unknown,
         "mean_accuracy": float(np.nanmean(m["accuracy"])),
@@ -185,7 +186,9 @@ def format_report(r: dict[str, Any]) -> str:
            if r["framing"] == "detect+align" else ""),
         *([f"scored            {r['attributes_scored']} of the model's "
            f"{r['attributes_of_model']} attributes (the ones the labels hold)"
-           + (f"; {r['unknown_labels']} blank labels left out" if r["unknown_labels"] else "")]
+           + (f"; {r['unknown_labels']} blank labels left out" if r["unknown_labels"] else "")
+           + (f"; label columns the model does not have: {', '.join(r['not_in_model'][:6])}"
+              if r.get("not_in_model") else "")]
           if r["attributes_scored"] < r["attributes_of_model"] or r["unknown_labels"] else []),
         f"mean accuracy      {r['mean_accuracy']:.2%}",
         f"balanced accuracy  {r['balanced_accuracy']:.2%}",

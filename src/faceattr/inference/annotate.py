@@ -37,14 +37,21 @@ def describe(p: Prediction, top: int = 4, show: Sequence[str] | None = None) -> 
     return ", ".join(x for x in out if x) or "(none)"
 
 
-def check_show(show: Sequence[str], attributes: Sequence[str]) -> list[str]:
-    """``--show`` names checked against the model's attributes (and ``age``, ``expression``)."""
-    known = {a.lower(): a for a in (*attributes, *SHOW_SPECIAL)}
+def special(rec) -> list[str]:
+    """The label names besides attributes that ``rec``'s model can answer."""
+    return (["age"] if rec.has_age else []) + (["expression"] if rec.expressions else [])
+
+
+def check_show(show: Sequence[str], attributes: Sequence[str],
+               special: Sequence[str] = SHOW_SPECIAL) -> list[str]:
+    """``--show`` names checked against the model's attributes (and ``special``: ``age``,
+    ``expression``, those the model has)."""
+    known = {a.lower(): a for a in (*attributes, *special)}
     names = [n.strip() for n in show if n.strip()]
     bad = [n for n in names if n.lower() not in known]
     if bad:
         raise FaceAttrError(f"--show {','.join(bad)}: not an attribute of this model (one of "
-                            f"age, expression, {', '.join(attributes[:4])}, ...)")
+                            f"{', '.join([*special, *attributes[:4]])}, ...)")
     return [known[n.lower()] for n in names]
 
 

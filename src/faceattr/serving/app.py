@@ -291,11 +291,11 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
         show: Annotated[str | None, Query(max_length=400, description=(
             "what the labels name, comma-separated: attributes, age, expression"))] = None,
     ) -> Response:
-        from faceattr.inference.annotate import check_show, draw
+        from faceattr.inference.annotate import check_show, draw, special
 
         try:
             cut = rec.engine.thresholds(threshold, "the threshold parameter")
-            names = check_show(show.split(","), rec.attributes) if show else None
+            names = check_show(show.split(","), rec.attributes, special(rec)) if show else None
         except FaceAttrError as e:
             raise HTTPException(422, str(e)) from None
         need = min(file.size if file.size is not None else max_upload_bytes,

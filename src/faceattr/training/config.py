@@ -100,7 +100,9 @@ def _check_type(key: str, default: Any, value: Any, where: str) -> None:
     widened = isinstance(default, float) and isinstance(value, int) and not is_bool
     ok = same or widened or (key == "model.order" and isinstance(value, (str, list)))
     if not ok:
-        raise FaceAttrError(f"{where}: {key} expects a {type(default).__name__}, got "
+        kind = type(default).__name__
+        raise FaceAttrError(f"{where}: {key} expects {'an' if kind[0] in 'aeiou' else 'a'} "
+                            f"{kind}, got "
                             f"{value!r}")
 
 

@@ -9,6 +9,7 @@ refers to the shared CelebA data or to ``cache/...``: the run needs only what it
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,21 @@ def architecture(path: Path) -> dict[str, Any]:
     return {k: config[k] for k in ARCHITECTURE if k in config}
 
 
+def fit_to_size(cfg: dict[str, Any], images: int, overrides: list[str]) -> None:
+    """A small set still trains: the batch at most an eighth of the training images (8 at
+    least) and the warm-up at most a tenth of the steps, unless ``--set`` chose them."""
+    chosen = {o.partition("=")[0].strip() for o in overrides}
+    train = round(images * (1 - cfg["data"]["val_fraction"]))
+    if "train.batch_size" not in chosen:
+        cfg["train"]["batch_size"] = int(max(8, min(cfg["train"]["batch_size"], train // 8)))
+    steps = cfg["train"]["epochs"] * max(1, train // cfg["train"]["batch_size"])
+    if "train.warmup_steps" not in chosen:
+        cfg["train"]["warmup_steps"] = int(min(cfg["train"]["warmup_steps"], steps // 10))
+
+
 def own_labels_config(images: Path, labels: Path, out: Path, init: str | None,
                       framing: str | None, config: Path | None, overrides: list[str],
-                      progress: bool = True) -> dict[str, Any]:
+                      progress: bool = True, skip_missing: bool = False) -> dict[str, Any]:
     """Prepare ``OUT/cache`` from the images and labels and return the run's config."""
     from faceattr.data.cache import prepare
     from faceattr.data.dataset import DatasetSpec, resolve
@@ -67,13 +80,24 @@ def own_labels_config(images: Path, labels: Path, out: Path, init: str | None,
         cfg["model"].update(architecture(path))
         cfg["train"]["init"] = str(path.resolve())
     cfg = validate(apply_overrides(cfg, overrides))  # the user's --set last
-    ds = resolve(DatasetSpec(images, labels, framing=framing or "crop"))
+    ds = resolve(DatasetSpec(images, labels, framing=framing or "crop",
+                             skip_missing=skip_missing))
     if not ds.attributes:
         raise FaceAttrError(f"{labels}: no attribute columns (file,ATTR,...) to train on")
+    from faceattr.data.labels import MISSING
+
+    for j, a in enumerate(ds.attributes):
+        known = ds.labels[:, j][ds.labels[:, j] != MISSING]
+        if len(known) and known.min() == known.max():
+            print(f"note: {labels}: every label of {a!r} is {int(known[0])}; the model can only "
+                  "learn to say that", file=sys.stderr)
     cache = out / "cache"
     summary = prepare(ds, cache, size=int(cfg["model"]["input_size"]),
                       detector=None if framing else DEFAULT_DETECTOR, progress=progress)
     print(summary.line(cache))
+    for failure in summary.failures[:5]:
+        print(f"skipped: {failure}", file=sys.stderr)
+    fit_to_size(cfg, summary.cached, overrides)
     cfg["data"]["train"] = [str(cache.resolve())]
     if init is not None and not cfg["train"]["init_tasks"]:
         cfg["train"]["init_tasks"] = closest_tasks(Path(cfg["train"]["init"]), cache)
