@@ -53,14 +53,14 @@ def architecture(path: Path) -> dict[str, Any]:
 
 def fit_to_size(cfg: dict[str, Any], images: int, overrides: list[str]) -> None:
     """A small set still trains: the batch at most an eighth of the training images (8 at
-    least) and the warm-up at most a tenth of the steps, unless ``--set`` chose them."""
+    least) and the warm-up at most half of the steps, unless ``--set`` chose them."""
     chosen = {o.partition("=")[0].strip() for o in overrides}
     train = round(images * (1 - cfg["data"]["val_fraction"]))
     if "train.batch_size" not in chosen:
         cfg["train"]["batch_size"] = int(max(8, min(cfg["train"]["batch_size"], train // 8)))
     steps = cfg["train"]["epochs"] * max(1, train // cfg["train"]["batch_size"])
     if "train.warmup_steps" not in chosen:
-        cfg["train"]["warmup_steps"] = int(min(cfg["train"]["warmup_steps"], steps // 10))
+        cfg["train"]["warmup_steps"] = int(min(cfg["train"]["warmup_steps"], steps // 2))
 
 
 def own_labels_config(images: Path, labels: Path, out: Path, init: str | None,
