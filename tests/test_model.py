@@ -73,3 +73,20 @@ def test_run_name_drops_machine_folders():
 
     assert run_name("/home/me/runs/m1-fast/model.safetensors") == "m1-fast"
     assert run_name("runs/ens4.safetensors") == "ens4"
+
+
+def test_an_ensemble_averages_age_and_expression_over_its_joint_members():
+    from faceattr.models.ensemble import Ensemble, EnsembleConfig
+
+    torch.manual_seed(0)
+    joint = dict(TINY, age_bins=11, expressions=["neutral", "happiness"])
+    cfgs = [ModelConfig(**TINY), ModelConfig(**joint), ModelConfig(**joint)]
+    ens = Ensemble(EnsembleConfig(cfgs, mirror=False)).eval()
+    assert ens.extra_members == [1, 2]
+    x = torch.randn(3, 3, TINY["input_size"], TINY["input_size"])
+    with torch.no_grad():
+        got = ens(x, all_outputs=True)
+        a, b = (ens.members[i](x, all_outputs=True) for i in (1, 2))
+    for k in ("age", "expression"):
+        want = torch.log((a[k].softmax(-1) + b[k].softmax(-1)) / 2)
+        assert torch.allclose(got[k], want, atol=1e-5)

@@ -46,14 +46,20 @@ class EnsembleConfig:
 class Ensemble(nn.Module):
     """P(present) averaged over the members (and their mirror images); the output has a single
     model's shape, (B, T, 2) logits whose softmax is that average. Age and expression come from
-    the one member that was trained with them (the first such member), as log-probabilities
-    averaged over its mirror image too."""
+    the members that were trained with them, their distributions averaged (over their mirror
+    images too) and given as log-probabilities."""
 
     def __init__(self, config: EnsembleConfig) -> None:
         super().__init__()
         self.config = config
         self.members = nn.ModuleList(FaceAttrNet(c) for c in config.members)
-        self.extras_from = next((i for i, c in enumerate(config.members) if c.extra_tasks), None)
+        self.extra_members = [i for i, c in enumerate(config.members) if c.extra_tasks]
+        self.extras_from = self.extra_members[0] if self.extra_members else None
+        for i in self.extra_members[1:]:
+            a, b = config.members[i], config.members[self.extra_members[0]]
+            if (a.age_bins, a.expressions) != (b.age_bins, b.expressions):
+                raise FaceAttrError("ensemble members with age and expression must share their "
+                                    "age bins and expressions")
 
     def forward(self, x: torch.Tensor, all_outputs: bool = False):
         out = self.outputs(x)
@@ -65,7 +71,7 @@ class Ensemble(nn.Module):
         views = [x, torch.flip(x, dims=[3])] if self.config.mirror else [x]
         for i, m in enumerate(self.members):
             for v in views:
-                if i == self.extras_from:
+                if i in self.extra_members:
                     got = m(v, all_outputs=True)
                     for k, t in got.items():
                         if k != "logits":
