@@ -96,8 +96,9 @@ def run(args: argparse.Namespace) -> int:
         pyarrow_parquet()  # missing pyarrow: say so before any work
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
-    if not files:
-        print("error: no image files to read", file=sys.stderr)
+    if not files:  # (each input's own error said it; else this)
+        if not errors:
+            print("error: no image files to read", file=sys.stderr)
         return 2
     from faceattr.inference.options import PredictOptions
 

@@ -60,6 +60,16 @@ class TarIndex(dict):
     skipped: list[str]
 
 
+def check_not_compressed(path: str | Path) -> None:
+    """Refuse, naming the compression, a tar archive that is gzip/bzip2/xz/zstd inside."""
+    with open(path, "rb") as f:
+        head = f.read(6)
+    for magic, kind in _COMPRESSED_MAGIC.items():
+        if head.startswith(magic):
+            raise FaceAttrError(f"{path}: {kind}-compressed; a compressed tar archive is not "
+                                "read in place: decompress it into a .tar and name that")
+
+
 @lru_cache(maxsize=64)
 def _index(path: str, size: int, mtime_ns: int) -> TarIndex:
     """The image members of one archive: data inside the archive, whatever the names say (see
@@ -67,12 +77,7 @@ def _index(path: str, size: int, mtime_ns: int) -> TarIndex:
     that member; links out of it, nested and compressed tars are left out and named."""
     out, skipped = TarIndex(), []
     links: dict[str, str | None] = {}
-    with open(path, "rb") as f:
-        head = f.read(6)
-    for magic, kind in _COMPRESSED_MAGIC.items():
-        if head.startswith(magic):
-            raise FaceAttrError(f"{path}: {kind}-compressed; a compressed tar archive is not "
-                                "read in place: decompress it into a .tar and name that")
+    check_not_compressed(path)
     try:
         with tarfile.open(path, mode="r:") as tar:
             for m in tar:
@@ -144,7 +149,7 @@ def tar_members(archive: Path) -> list[str]:
     """Sorted image member names of one archive (what it leaves out is named in a note); a
     clear error if it is not a usable tar."""
     if not tarfile.is_tarfile(archive):
-        tar_index(archive)  # a compressed archive says so
+        check_not_compressed(archive)  # a compressed archive says so
         raise FaceAttrError(f"{archive}: not a tar archive")
     index = tar_index(archive)
     for what in index.skipped:
