@@ -17,8 +17,8 @@ from faceattr.inference.scores import Scores, age_from_distribution, temper
 # Each ships twice: ``NAME.onnx`` (what inference runs, no torch needed) and ``NAME.safetensors``
 # (what training resumes from and ``export`` converts; the torch backend).
 WEIGHTS = "weights"
-# the default: what a user labelling photos should get (benchmarks/default_model.py: on photos
-# detection dominates the time, and accurate costs about a fifth more of it); fast by name
+# the default: what a user labelling photos should get (benchmarks/default_model.py: better
+# answers for about half again the whole command's time on small photos); fast by name
 DEFAULT_MODEL = "accurate"
 SUFFIX = {"onnx": ".onnx", "torch": ".safetensors"}
 
