@@ -4,7 +4,7 @@ and ``--annotate DIR``'s copies of the pictures and videos."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -73,15 +73,18 @@ def _wrap(pen: ImageDraw.ImageDraw, label: str, font, width: float) -> str:
 
 
 def draw(image: ImageInput, predictions: Sequence[Prediction] | Result,
-         show: Sequence[str] | None = None, top: int = 4) -> Image.Image:
+         show: Sequence[str] | None = None, top: int = 4,
+         label: Callable[[Prediction], str] | None = None, landmarks: bool = True,
+         copy: bool = True) -> Image.Image:
     """A copy of ``image`` with each face's box, landmarks and label drawn (as ``--annotate``
     draws them); returns an RGB PIL image. ``show``: what each label names (attribute names,
-    ``age``, ``expression``; see :func:`describe`). Faces too small to answer are drawn
-    lightly, with no label, so crowds stay readable."""
+    ``age``, ``expression``; see :func:`describe`); ``label``: another label per face (a video
+    track's); ``copy=False`` draws on ``image`` itself (an RGB PIL image). Faces too small to
+    answer are drawn lightly, with no label, so crowds stay readable."""
     from faceattr.preprocess.image import to_pil
 
     preds = predictions.faces if isinstance(predictions, Result) else list(predictions)
-    picture = to_pil(image).copy()
+    picture = to_pil(image).copy() if copy or not isinstance(image, Image.Image) else image
     pen = ImageDraw.Draw(picture)
     font = _font(picture)
     line = max(2, round(min(picture.size) / 250))
@@ -97,18 +100,18 @@ def draw(image: ImageInput, predictions: Sequence[Prediction] | Result,
             continue
         colour = (59, 125, 221)
         pen.rectangle((x0, y0, x1, y1), outline=colour, width=line)
-        if p.face is not None:
+        if p.face is not None and landmarks:
             for x, y in p.face.landmarks:
                 pen.ellipse((x - line, y - line, x + line, y + line), fill=(255, 80, 80))
-        label = _wrap(pen, f"{p.face_index}: {describe(p, top, show)}", font,
-                      picture.width - 2 * pad)
-        left, t, r, b = pen.multiline_textbbox((0, 0), label, font=font)
+        text = label(p) if label is not None else f"{p.face_index}: {describe(p, top, show)}"
+        text = _wrap(pen, text, font, picture.width - 2 * pad)
+        left, t, r, b = pen.multiline_textbbox((0, 0), text, font=font)
         tw, th = r - left + 2 * pad, b - t + 2 * pad
         x0 = max(0, min(x0, picture.width - tw))  # the label stays inside the picture
         rect = free_spot((x0, y1, x0 + tw, y1 + th), placed)
         placed.append(rect)
         pen.rectangle(rect, fill=colour)
-        pen.multiline_text((rect[0] + pad - left, rect[1] + pad - t), label, fill="white",
+        pen.multiline_text((rect[0] + pad - left, rect[1] + pad - t), text, fill="white",
                            font=font)
     return picture
 
@@ -174,6 +177,14 @@ def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 
                 and p.face is not None:
             frames.setdefault(p.video.time, []).append(p)
     times = sorted(frames)
+
+    def track_label(p: Prediction) -> str:
+        """``#TRACK: `` and the face's track's label (its summary's)."""
+        assert p.video is not None  # as collected above
+        summary = tracks.get(p.video.track)
+        return f"#{p.video.track}: " + (describe(summary, top, show) if summary is not None
+                                        else "(none)")
+
     with av.open(str(source)) as src, av.open(str(target), "w") as dst:
         stream = src.streams.video[0]
         stream.thread_type = "AUTO"
@@ -197,23 +208,7 @@ def annotate_video(source: Path, preds: list[Prediction], out: Path, top: int = 
                 enc.width, enc.height = size
             i = bisect.bisect_right(times, t + 1e-6) - 1
             if i >= 0:
-                pen = ImageDraw.Draw(image)
-                font = _font(image)
-                width = max(2, round(min(image.size) / 250))
-                for p in frames[times[i]]:
-                    assert p.face is not None and p.video is not None  # as collected above
-                    x0, y0, x1, y1 = p.face.box
-                    if p.skipped:
-                        pen.rectangle((x0, y0, x1, y1), outline=(170, 170, 170), width=1)
-                        continue
-                    colour = (59, 125, 221)
-                    pen.rectangle((x0, y0, x1, y1), outline=colour, width=width)
-                    summary = tracks.get(p.video.track)
-                    label = f"#{p.video.track}: " + (describe(summary, top, show)
-                                                     if summary is not None else "(none)")
-                    left, t0, r, b = pen.textbbox((0, 0), label, font=font)
-                    pen.rectangle((x0, y1, x0 + r - left + 6, y1 + b - t0 + 6), fill=colour)
-                    pen.text((x0 + 3 - left, y1 + 3 - t0), label, fill="white", font=font)
+                draw(image, frames[times[i]], label=track_label, landmarks=False, copy=False)
             if image.size != size:
                 image = image.crop((0, 0, *size))
             out_frame = av.VideoFrame.from_image(image)

@@ -227,22 +227,11 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
                    for sq in got.squares()]
         return found, batcher(np.stack(squares)) if squares else []
 
-    @app.post("/v1/predict", response_model=PredictResponse, response_model_by_alias=True,
-              response_model_exclude_unset=True,  # a face is exactly its record
-              responses=PREDICT_ERRORS)
-    async def predict(
-        files: Annotated[list[UploadFile], File(description="images (repeat 'files')")],
-        threshold: Annotated[str, Query(max_length=16, description=(
-            "0.5 (default), tuned (per attribute) or a number between 0 and 1"))] = "0.5",
-    ) -> PredictResponse:
-        try:
-            cut = rec.engine.thresholds(threshold, "the threshold parameter")
-        except FaceAttrError as e:
-            raise HTTPException(422, str(e)) from None
-        if len(files) > MAX_FILES:
-            raise HTTPException(413, f"at most {MAX_FILES} files per request")
-        # what this request's uploads take in memory, reserved before any is read: a request
-        # that does not fit beside those in flight is refused (503), not read
+    @contextlib.asynccontextmanager
+    async def read_uploads(files: list[UploadFile]):
+        """The request's files as ``(name, bytes or ImageTooLarge)``, read within the memory
+        budget: what they take is reserved before any is read (a request that does not fit
+        beside those in flight is refused, 503, not read) and given back when it is done."""
         need = sum(min(f.size if f.size is not None else max_upload_bytes,
                        max_upload_bytes + 1) for f in files)
         if slots.locked() or not budget.take(need):
@@ -258,11 +247,27 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
                                                         f"{max_upload_bytes} bytes")))
                 else:
                     uploads.append((name, data))
-            async with slots:
-                loop = asyncio.get_running_loop()
-                found, probs = await loop.run_in_executor(pool, infer, uploads)
+            yield uploads
         finally:
             budget.give(need)
+
+    @app.post("/v1/predict", response_model=PredictResponse, response_model_by_alias=True,
+              response_model_exclude_unset=True,  # a face is exactly its record
+              responses=PREDICT_ERRORS)
+    async def predict(
+        files: Annotated[list[UploadFile], File(description="images (repeat 'files')")],
+        threshold: Annotated[str, Query(max_length=16, description=(
+            "0.5 (default), tuned (per attribute) or a number between 0 and 1"))] = "0.5",
+    ) -> PredictResponse:
+        try:
+            cut = rec.engine.thresholds(threshold, "the threshold parameter")
+        except FaceAttrError as e:
+            raise HTTPException(422, str(e)) from None
+        if len(files) > MAX_FILES:
+            raise HTTPException(413, f"at most {MAX_FILES} files per request")
+        async with read_uploads(files) as uploads, slots:
+            loop = asyncio.get_running_loop()
+            found, probs = await loop.run_in_executor(pool, infer, uploads)
         failed = [e for e in found if isinstance(e, FaceAttrError)]
         if len(failed) == len(found):  # nothing usable: the first file's own status
             raise HTTPException(http_status(failed[0]), str(failed[0]))
@@ -298,45 +303,34 @@ def create_app(model: str | Path | None = None, workers: int = 4, queue: int = 6
             names = check_show(show.split(","), rec.attributes, special(rec)) if show else None
         except FaceAttrError as e:
             raise HTTPException(422, str(e)) from None
-        need = min(file.size if file.size is not None else max_upload_bytes,
-                   max_upload_bytes + 1)
-        if slots.locked() or not budget.take(need):
-            raise HTTPException(503, "server busy: too many requests or too much upload data "
-                                     "in flight; retry shortly")
-        try:
-            name = upload_name(file.filename)
-            data = await file.read(max_upload_bytes + 1)
-            if len(data) > max_upload_bytes:
-                raise HTTPException(413, f"{name}: larger than {max_upload_bytes} bytes")
-            async with slots:
-                loop = asyncio.get_running_loop()
-                one: list[tuple[str, bytes | FaceAttrError]] = [(name, data)]
-                found, probs = await loop.run_in_executor(pool, infer, one)
-                if isinstance(found[0], FaceAttrError):
-                    raise HTTPException(http_status(found[0]), str(found[0]))
-                res = rec.result(name, found[0], iter(probs), cut)
+        async with read_uploads([file]) as uploads, slots:
+            loop = asyncio.get_running_loop()
+            found, probs = await loop.run_in_executor(pool, infer, uploads)
+            if isinstance(found[0], FaceAttrError):  # unreadable, too big, too many pixels
+                raise HTTPException(http_status(found[0]), str(found[0]))
+            name, data = uploads[0]
+            assert isinstance(data, bytes)  # else found[0] is its error
+            res = rec.result(name, found[0], iter(probs), cut)
 
-                def picture() -> bytes:  # drawn at most 2048 px on its longer side
-                    import io
+            def picture() -> bytes:  # drawn at most 2048 px on its longer side
+                import io
 
-                    from faceattr.preprocess.image import decode_reduced
+                from faceattr.preprocess.image import decode_reduced
 
-                    image, scale = decode_reduced(data, name, long=2048)
-                    if max(image.size) > 2048:
-                        k = 2048 / max(image.size)
-                        image = image.resize((round(image.width * k), round(image.height * k)))
-                        scale /= k
-                    for p in res.faces:
-                        p.face = p.face.scaled(1 / scale) if p.face is not None else None
-                        p.box = None if p.box is None else \
-                            tuple(v / scale for v in p.box)  # type: ignore[assignment]
-                    out = io.BytesIO()
-                    draw(image, res, names).save(out, "JPEG", quality=90)
-                    return out.getvalue()
+                image, scale = decode_reduced(data, name, long=2048)
+                if max(image.size) > 2048:
+                    k = 2048 / max(image.size)
+                    image = image.resize((round(image.width * k), round(image.height * k)))
+                    scale /= k
+                for p in res.faces:
+                    p.face = p.face.scaled(1 / scale) if p.face is not None else None
+                    p.box = None if p.box is None else \
+                        tuple(v / scale for v in p.box)  # type: ignore[assignment]
+                out = io.BytesIO()
+                draw(image, res, names).save(out, "JPEG", quality=90)
+                return out.getvalue()
 
-                jpeg = await loop.run_in_executor(pool, picture)
-        finally:
-            budget.give(need)
+            jpeg = await loop.run_in_executor(pool, picture)
         return Response(jpeg, media_type="image/jpeg")
 
     @app.exception_handler(RequestValidationError)

@@ -117,26 +117,18 @@ def closest_tasks(path: Path, cache_path: Path, limit: int = 2000) -> dict[str, 
 
     from faceattr.data.cache import open_cache
     from faceattr.data.labels import MISSING
-    from faceattr.models.ensemble import Ensemble
-    from faceattr.models.faceattr_net import FaceAttrNet
-    from faceattr.models.modelfile import load_model
-    from faceattr.training.tensor import normalise, to_unit
+    from faceattr.training.loader import CacheBatches
+    from faceattr.training.train import init_network
 
     cache = open_cache(cache_path)
-    model, _ = load_model(path)
-    net = model.members[0] if isinstance(model, Ensemble) else model
-    assert isinstance(net, FaceAttrNet)
+    net = init_network(path)
     new = [j for j, a in enumerate(cache.attributes) if a not in net.config.task_names]
     if not new or not len(cache):
         return {}
     rows = np.arange(min(len(cache), limit))
-    probs = []
     with torch.no_grad():
-        for i in range(0, len(rows), 128):
-            x = normalise(to_unit(np.ascontiguousarray(cache.images[rows[i:i + 128]]), "cpu"),
-                          0.5, 0.5)
-            probs.append(net.probabilities(net(x)).numpy())
-    p = np.concatenate(probs)
+        p = np.concatenate([net.probabilities(net(x)).numpy()
+                            for x, _ in CacheBatches([cache], rows, batch_size=128)])
     out: dict[str, str] = {}
     for j in new:
         y = cache.labels[rows, j]

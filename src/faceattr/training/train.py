@@ -623,17 +623,24 @@ def prevalence(labels: np.ndarray) -> np.ndarray:
         np.zeros(labels.shape[1])
 
 
+def init_network(path: Path) -> FaceAttrNet:
+    """The network ``train.init`` starts from: the model file's, or its ensemble's first
+    member."""
+    from faceattr.models.ensemble import Ensemble
+
+    model, _ = load_model(path)
+    net = model.members[0] if isinstance(model, Ensemble) else model
+    assert isinstance(net, FaceAttrNet)
+    return net
+
+
 def init_from(model: FaceAttrNet, path: Path, tasks: dict[str, str] | None = None) -> None:
     """Start from a model file's weights (``train.init``; of an ensemble, its first member):
     every tensor of the same name and shape is copied; the per-task tensors of the sequence
     (attention maps, task embeddings) are matched by task name (or by ``tasks``: own name ->
     the file's task it starts from), and a task the file does not have starts from the mean
     of its attributes' rows."""
-    from faceattr.models.ensemble import Ensemble
-
-    src_model, _ = load_model(path)
-    src = src_model.members[0] if isinstance(src_model, Ensemble) else src_model
-    assert isinstance(src, FaceAttrNet)
+    src = init_network(path)
     src_tasks, own_tasks = src.config.task_names, model.config.task_names
     n_attr = src.config.num_tasks
     own = model.state_dict()
@@ -641,16 +648,15 @@ def init_from(model: FaceAttrNet, path: Path, tasks: dict[str, str] | None = Non
     for k, v in src.state_dict().items():
         if k not in own:
             continue
-        if own[k].shape == v.shape and (not k.startswith("sequence.") or
-                                        v.shape[:1] != (len(src_tasks),) or
-                                        src_tasks == own_tasks):
-            own[k].copy_(v)
-        elif k.startswith("sequence.") and v.ndim and v.shape[0] == len(src_tasks) and \
-                own[k].shape[1:] == v.shape[1:] and own[k].shape[0] == len(own_tasks):
+        per_task = k.startswith("sequence.") and v.ndim > 0 and v.shape[0] == len(src_tasks) \
+            and own[k].shape[0] == len(own_tasks) and own[k].shape[1:] == v.shape[1:]
+        if per_task and src_tasks != own_tasks:  # one row per task: matched by name
             mean = v[:n_attr].mean(dim=0)
             for i, name in enumerate(own_tasks):
                 name = (tasks or {}).get(name, name)
                 own[k][i].copy_(v[src_tasks.index(name)] if name in src_tasks else mean)
+        elif own[k].shape == v.shape:
+            own[k].copy_(v)
         else:
             continue
         copied += 1

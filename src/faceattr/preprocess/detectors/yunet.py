@@ -123,7 +123,7 @@ class YuNet(Detector):
 
     def detect(self, image: Image.Image) -> list[DetectedFace]:
         # a small picture is scanned at its own size first (FIRST_SIZE at least), and enlarged
-        # to ``size`` only when that finds no face: 4x fewer pixels for a 250 px photo
+        # to ``size`` only when that finds no face or a small one (see FIRST_SIZE)
         first = min(self.first_size, self.size)
         faces = self._scan(image, first, self.max_size, self.score)
         long = max(image.size)
