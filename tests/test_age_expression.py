@@ -14,10 +14,12 @@ from faceattr.data.labels import EXPRESSIONS, read_targets
 from faceattr.errors import FaceAttrError
 from faceattr.evaluation.age_expression import age_metrics, expression_metrics
 from faceattr.evaluation.calibration import fit_age_sd_scale, fit_softmax_temperature
+from faceattr.inference.scores import age_from_distribution
 from faceattr.models import FaceAttrNet, ModelConfig
 from faceattr.training.losses import MixedLoss, age_targets, mixed_task_losses
+from faceattr.training.losses import median_age as torch_median_age
 
-from .conftest import FER, UTK
+from .conftest import FER, TINY_TRAIN, UTK
 
 
 def write(tmp_path, name, text):
@@ -195,6 +197,21 @@ def test_fine_tuning_starts_from_the_attribute_model(tmp_path):
 
 # ---- calibration and metrics ------------------------------------------------------------------
 
+def test_age_answer_is_the_median_of_the_distribution():
+    p = np.zeros((3, 101))
+    p[0, 30] = 1.0                      # certain: the bin itself
+    p[1, [20, 21, 60]] = [0.3, 0.3, 0.4]  # skewed: the mean (36.3) is far from most of the mass
+    p[2, [10, 11]] = [0.25, 0.75]
+    age, sd = age_from_distribution(p)
+    assert age.tolist() == pytest.approx([30.0, 20.5 + 0.2 / 0.3, 10.5 + 0.25 / 0.75], abs=1e-5)
+    assert sd[0] == 0 and sd[1] > 15
+    # the median's absolute error is the least a point answer can have for this distribution
+    true = np.repeat([20, 21, 60], [3, 3, 4])
+    assert np.abs(age[1] - true).mean() < np.abs(p[1] @ np.arange(101) - true).mean()
+    logits = torch.log(torch.from_numpy(p) + 1e-12)
+    assert torch_median_age(logits).numpy() == pytest.approx(age, abs=1e-4)
+
+
 def test_age_range_holds_80_percent_after_fitting():
     rng = np.random.default_rng(0)
     true = rng.uniform(1, 90, 5000)
@@ -280,3 +297,22 @@ def test_precise_bn_averages_over_full_framed_faces(tiny_cache, age_expression_c
         conv = conv_layer(x.permute(0, 3, 1, 2).contiguous())
     assert torch.allclose(bn.running_mean, conv.mean(dim=(0, 2, 3)), atol=1e-4)
     assert bn.momentum == 0.1 and not run.eval_model.training
+
+
+def test_cpu_bfloat16_training_of_the_mixed_tasks(tmp_path, tiny_cache, age_expression_caches):
+    """train.cpu_bf16: the three datasets' batches train under bfloat16 autocast in channels-last
+    memory; the weights, the validation and the model file stay float32."""
+    from faceattr.models.modelfile import load_model
+    from faceattr.training.config import load_config
+    from faceattr.training.train import train
+
+    utk, fer = age_expression_caches
+    cfg = load_config(None, [*TINY_TRAIN, "train.epochs=1", "data.val_fraction=0.3",
+                             "train.cpu_bf16=true",
+                             f'data.train=["{tiny_cache}", "{utk}", "{fer}"]'])
+    train(cfg, tmp_path / "run", progress=False)
+    model, meta = load_model(tmp_path / "run/model.safetensors")
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    rows = list(csv.DictReader((tmp_path / "run/log.csv").open()))
+    assert np.isfinite(float(rows[-1]["train_loss"])) and float(rows[-1]["val_age_mae"]) > 0
+    assert "age" in meta and "expression" in meta

@@ -34,7 +34,7 @@ from faceattr.models.modelfile import load_model, save_model
 from faceattr.training.augment import AugmentConfig
 from faceattr.training.checkpoint import load_checkpoint, save_checkpoint
 from faceattr.training.loader import MISSING, CacheBatches
-from faceattr.training.losses import MixedLoss, build_loss, expected_age
+from faceattr.training.losses import MixedLoss, build_loss, expected_age, median_age
 from faceattr.training.settings import Settings, TrainSettings
 
 LOG_FIELDS = ["epoch", "step", "lr", "train_loss", "val_loss", "val_mean_accuracy",
@@ -105,7 +105,7 @@ def predict_mixed(model: torch.nn.Module, batches, device: torch.device,
             mean = expected_age(logits)
             grid = torch.arange(logits.shape[1], device=logits.device, dtype=torch.float32)
             var = (logits.softmax(1) * (grid[None] - mean[:, None]) ** 2).sum(1)
-            add("age_pred", mean)
+            add("age_pred", median_age(logits))
             add("age_sd", var.sqrt())
             add("age_true", y["age"][rows])
         if "expression" in out:
@@ -141,9 +141,12 @@ def predict_probs(model: torch.nn.Module, batches, device: torch.device,
     return np.concatenate(probs), np.concatenate(labels), total / max(count, 1)
 
 
-def autocast(device: torch.device, amp: bool):
+def autocast(device: torch.device, amp: bool, cpu: bool = False):
+    """bfloat16 autocast on CUDA (``amp``), and on the CPU only when asked (``cpu``)."""
     if amp and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    if cpu and device.type == "cpu":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return nullcontext()
 
 
@@ -290,6 +293,8 @@ def setup(cfg: dict[str, Any], out: Path, resume: bool) -> Run:
         raise FaceAttrError(f"model.input_size {mcfg.input_size} differs from the cache image "
                             f"size {caches[0].size}")
     model = FaceAttrNet(mcfg).to(device)
+    if s.train.cpu_bf16:
+        model = model.to(memory_format=torch.channels_last)
     if s.train.init and not resume:
         init_from(model, Path(s.train.init), s.train.init_tasks)
     if s.train.freeze == "backbone":  # only the sequence, the BiLSTM and the heads learn
@@ -352,9 +357,11 @@ def train_epoch(run: Run, epoch: int, skip: int, deadline: float | None, val_sec
         for g in run.opt.param_groups:
             g["lr"] = lr
         x = x.to(device, non_blocking=True)
+        if t.cpu_bf16:
+            x = x.contiguous(memory_format=torch.channels_last)
         y = {k: v.to(device) for k, v in y.items()} if isinstance(y, dict) else \
             y.to(device, non_blocking=True)
-        with autocast(device, t.amp):
+        with autocast(device, t.amp, t.cpu_bf16):
             # mixed tasks: every output, each row with its own labels
             out = run.model(x, all_outputs=True) if isinstance(y, dict) else run.model(x).float()
         loss, _ = run.loss_fn(out, y)
