@@ -293,7 +293,7 @@ def setup(cfg: dict[str, Any], out: Path, resume: bool) -> Run:
         raise FaceAttrError(f"model.input_size {mcfg.input_size} differs from the cache image "
                             f"size {caches[0].size}")
     model = FaceAttrNet(mcfg).to(device)
-    if s.train.cpu_bf16:
+    if s.train.cpu_bf16 and device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)
     if s.train.init and not resume:
         init_from(model, Path(s.train.init), s.train.init_tasks)
@@ -357,7 +357,7 @@ def train_epoch(run: Run, epoch: int, skip: int, deadline: float | None, val_sec
         for g in run.opt.param_groups:
             g["lr"] = lr
         x = x.to(device, non_blocking=True)
-        if t.cpu_bf16:
+        if t.cpu_bf16 and device.type == "cpu":
             x = x.contiguous(memory_format=torch.channels_last)
         y = {k: v.to(device) for k, v in y.items()} if isinstance(y, dict) else \
             y.to(device, non_blocking=True)
