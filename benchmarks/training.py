@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import rate
 from faceattr.models import FaceAttrNet, ModelConfig
-from faceattr.training.config import default_config
+from faceattr.training.config import default_config, load_config
 from faceattr.training.losses import build_loss
 from faceattr.training.train import autocast
 
@@ -68,8 +68,6 @@ def _rates(mcfg: ModelConfig, loss_kind: str, x: torch.Tensor, y: torch.Tensor,
 
 def bf16_rows() -> None:
     """Training steps at batch 128 on all cores, float32 against train.cpu_bf16."""
-    from faceattr.training.config import load_config
-
     torch.set_num_threads(os.cpu_count() or 1)
     for name, cfg in (("default", default_config()), ("fast", load_config(FAST, []))):
         mcfg = ModelConfig.from_dict(cfg["model"])

@@ -23,8 +23,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from faceattr.inference.scores import median_age as median_of_bins
-
 
 def task_losses(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """a_j: mean cross-entropy per task, shape (T,). ``labels``: 0/1 integers, or (distillation)
@@ -145,13 +143,6 @@ def expected_age(logits: torch.Tensor) -> torch.Tensor:
     """The mean of the age distribution (differentiable: the L1 term of the age loss)."""
     grid = torch.arange(logits.shape[1], device=logits.device, dtype=torch.float32)
     return (logits.float().softmax(dim=1) * grid).sum(dim=1)
-
-
-def median_age(logits: torch.Tensor) -> torch.Tensor:
-    """The median of the age distribution: the answer the model gives
-    (:func:`faceattr.inference.scores.median_age`)."""
-    p = logits.float().softmax(dim=1).cpu().double().numpy()
-    return torch.from_numpy(median_of_bins(p)).float().clamp_min(0).to(logits.device)
 
 
 def mixed_task_losses(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],

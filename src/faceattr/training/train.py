@@ -28,13 +28,14 @@ from faceattr.data.labels import EXPRESSIONS
 from faceattr.errors import FaceAttrError
 from faceattr.evaluation.calibration import fit_calibration
 from faceattr.evaluation.metrics import summary
+from faceattr.inference.scores import age_from_distribution
 from faceattr.models import FaceAttrNet, ModelConfig
 from faceattr.models.metadata import ModelMeta
 from faceattr.models.modelfile import load_model, save_model
 from faceattr.training.augment import AugmentConfig
 from faceattr.training.checkpoint import load_checkpoint, save_checkpoint
 from faceattr.training.loader import MISSING, CacheBatches
-from faceattr.training.losses import MixedLoss, build_loss, expected_age, median_age
+from faceattr.training.losses import MixedLoss, build_loss
 from faceattr.training.settings import Settings, TrainSettings
 
 LOG_FIELDS = ["epoch", "step", "lr", "train_loss", "val_loss", "val_mean_accuracy",
@@ -101,12 +102,10 @@ def predict_mixed(model: torch.nn.Module, batches, device: torch.device,
         add("labels", y["attributes"][rows.cpu()])
         if "age" in out:
             rows = torch.isfinite(y["age"])
-            logits = out["age"].float()[rows.to(device)]
-            mean = expected_age(logits)
-            grid = torch.arange(logits.shape[1], device=logits.device, dtype=torch.float32)
-            var = (logits.softmax(1) * (grid[None] - mean[:, None]) ** 2).sum(1)
-            add("age_pred", median_age(logits))
-            add("age_sd", var.sqrt())
+            p = out["age"].float()[rows.to(device)].softmax(dim=1).cpu().numpy()
+            age, sd = age_from_distribution(p)  # the answer and SD inference gives
+            add("age_pred", torch.from_numpy(age))
+            add("age_sd", torch.from_numpy(sd))
             add("age_true", y["age"][rows])
         if "expression" in out:
             rows = y["expression"].sum(dim=1) > 0
