@@ -18,6 +18,21 @@ def test_output_shape(head, sequence):
     assert p.shape == (3, 40) and ((p >= 0) & (p <= 1)).all()
 
 
+def test_stem_stride_one_keeps_the_first_stage_at_full_resolution():
+    """stem_stride=1 doubles every feature map's side; the outputs keep their shape, and a
+    config without the key (every model file before it) rebuilds with stride 2."""
+    x = torch.randn(2, 3, 32, 32)
+    s1 = FaceAttrNet(ModelConfig(stem_stride=1, **TINY)).eval()
+    s2 = FaceAttrNet(ModelConfig(**TINY)).eval()
+    assert s1.backbone(x).shape[-1] == 2 * s2.backbone(x).shape[-1] == 16
+    assert s1(x).shape == s2(x).shape == (2, 40, 2)
+    old = ModelConfig(**TINY).to_dict()
+    del old["stem_stride"]
+    assert ModelConfig.from_dict(old).stem_stride == 2
+    with pytest.raises(FaceAttrError, match="stem_stride"):
+        ModelConfig.from_dict({"stem_stride": 4})
+
+
 def test_any_attribute_set():
     m = FaceAttrNet(ModelConfig(attributes=["a", "b", "c"], order="file", **TINY))
     assert m(torch.randn(2, 3, 32, 32)).shape == (2, 3, 2)

@@ -43,12 +43,14 @@ class ResidualBlock(nn.Module):
 
 
 class Backbone(nn.Module):
-    """Stem (stride 2) then one residual stage per width; stages 2.. downsample by 2."""
+    """Stem (stride 2, or 1 for small faces) then one residual stage per width; stages 2..
+    downsample by 2."""
 
     def __init__(self, widths: list[int], depths: list[int], act: str = "prelu",
-                 norm: str = "batch") -> None:
+                 norm: str = "batch", stem_stride: int = 2) -> None:
         super().__init__()
-        self.stem = nn.Sequential(conv_bn(3, widths[0], 2, norm), activation(act, widths[0]))
+        self.stem = nn.Sequential(conv_bn(3, widths[0], stem_stride, norm),
+                                  activation(act, widths[0]))
         layers: list[nn.Module] = []
         cin = widths[0]
         for i, (w, d) in enumerate(zip(widths, depths)):

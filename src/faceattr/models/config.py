@@ -28,6 +28,7 @@ class ModelConfig:
     input_size: int = 64
     widths: list[int] = field(default_factory=lambda: [32, 64, 128, 256])
     depths: list[int] = field(default_factory=lambda: [1, 1, 2, 1])
+    stem_stride: int = 2  # 1: the first stage runs at the input's full resolution
     act: str = "prelu"  # prelu | relu
     norm: str = "batch"  # batch | group
     sequence: str = "attention"  # attention | linear
@@ -102,6 +103,8 @@ class ModelConfig:
             raise FaceAttrError("model.age_bins must be 0 (no age task) or at least 2")
         if len(set(cfg.expressions)) != len(cfg.expressions) or len(cfg.expressions) == 1:
             raise FaceAttrError("model.expressions must name two or more distinct classes")
+        if cfg.stem_stride not in (1, 2):
+            raise FaceAttrError("model.stem_stride must be 1 or 2")
         if len(cfg.widths) != len(cfg.depths):
             raise FaceAttrError("model.widths and model.depths must have the same length")
         cfg.sequence_order()  # validates order

@@ -24,7 +24,8 @@ class FaceAttrNet(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.backbone = Backbone(config.widths, config.depths, config.act, config.norm)
+        self.backbone = Backbone(config.widths, config.depths, config.act, config.norm,
+                                 config.stem_stride)
         c = self.backbone.out_channels
         t = len(config.task_names)
         self.head: BiLSTMHead | FCHead

@@ -49,6 +49,7 @@ class ModelSettings:
     input_size: int = setting(_M.input_size, lo=16)
     widths: list[int] = setting(_M.widths)
     depths: list[int] = setting(_M.depths)
+    stem_stride: int = setting(_M.stem_stride, lo=1, hi=2)
     act: str = setting(_M.act, choices=CHOICES["act"])
     norm: str = setting(_M.norm, choices=CHOICES["norm"])
     sequence: str = setting(_M.sequence, choices=CHOICES["sequence"])
