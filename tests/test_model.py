@@ -105,3 +105,14 @@ def test_an_ensemble_averages_age_and_expression_over_its_joint_members():
     for k in ("age", "expression"):
         want = torch.log((a[k].softmax(-1) + b[k].softmax(-1)) / 2)
         assert torch.allclose(got[k], want, atol=1e-5)
+    # extras_from: expression from member 2 alone, age still from both; survives the config
+    cfg = EnsembleConfig.from_dict(EnsembleConfig(cfgs, extras_from={"expression": [2]}).to_dict())
+    assert cfg.extras_from == {"expression": [2]}
+    one = Ensemble(cfg).eval()
+    one.load_state_dict(ens.state_dict())
+    with torch.no_grad():
+        got1 = one(x, all_outputs=True)
+    assert torch.allclose(got1["expression"], b["expression"].log_softmax(-1), atol=1e-5)
+    assert torch.allclose(got1["age"], got["age"], atol=1e-6)
+    with pytest.raises(FaceAttrError, match="extras_from"):
+        EnsembleConfig.from_dict(dict(cfg.to_dict(), extras_from={"age": [0]}))

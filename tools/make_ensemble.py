@@ -8,8 +8,9 @@ The members' probabilities are averaged inside one network (``models/ensemble.py
 member's mirror image when that is better on the official val split. Thresholds are tuned and
 one temperature per attribute fitted on the val split, as ``faceattr train`` does for a single
 model; ``grey_unreliable`` measured there too. Prints every member's and the ensemble's val
-accuracy. A member trained with age and expression gives the ensemble those answers (with its
-mirror image too when the mirror is on) and its calibration of them.
+accuracy. The members trained with age and expression give the ensemble those answers (their
+distributions averaged, over the mirror images too when the mirror is on); ``--extras-from
+expression=5`` takes a task from the named members only (0-based, in the order given).
 """
 
 from __future__ import annotations
@@ -49,7 +50,16 @@ def main() -> None:
                     help="age/expression val caches (UTKFace, FER+): the ensemble's own age SD "
                          "scale and expression temperature are fitted there (else the joint "
                          "member's are copied)")
+    ap.add_argument("--extras-from", nargs="*", default=[], metavar="TASK=I,J",
+                    help="the members (0-based, in the order given) that the age or expression "
+                         "answer averages, e.g. expression=5 (default: every member trained "
+                         "with it)")
     args = ap.parse_args()
+    try:
+        extras_from = {t: [int(i) for i in v.split(",")]
+                       for t, v in (a.split("=", 1) for a in args.extras_from)}
+    except ValueError:
+        ap.error("--extras-from takes TASK=I,J (member indices), e.g. expression=5")
     torch.set_num_threads(2)
     loaded = [load_model(p) for p in args.members]
     attrs = loaded[0][1]["attributes"]
@@ -66,7 +76,9 @@ def main() -> None:
         print(f"member {path}: val mean accuracy {acc:.2%}")
     best = None
     for mirror in ([False, True] if args.mirror == "auto" else [args.mirror == "on"]):
-        ens = Ensemble(EnsembleConfig([m.config for m, _ in loaded], mirror)).eval()
+        cfg = EnsembleConfig.from_dict(EnsembleConfig([m.config for m, _ in loaded], mirror,
+                                                      extras_from).to_dict())
+        ens = Ensemble(cfg).eval()
         for member, (model, _) in zip(ens.members, loaded):
             member.load_state_dict(model.state_dict())
         p = probabilities(ens, x)
@@ -84,7 +96,8 @@ def main() -> None:
         attributes=attrs, input_size=ens.config.input_size, framing=loaded[0][1]["framing"],
         train_prevalence=loaded[0][1].get("train_prevalence"),
         age=extras.get("age"), expression=extras.get("expression"),
-        ensemble={"members": [run_name(m) for m in args.members], "mirror": ens.config.mirror},
+        ensemble={"members": [run_name(m) for m in args.members], "mirror": ens.config.mirror,
+                  **({"extras_from": extras_from} if extras_from else {})},
         metrics={"val_mean_accuracy": float(acc), "val_mean_accuracy_grey": grey_acc},
     ).with_calibration(fit_calibration(attrs, p, y, pg))
     if args.extra_val and ens.extras_from is not None:

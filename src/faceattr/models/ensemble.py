@@ -18,6 +18,9 @@ from faceattr.models.faceattr_net import FaceAttrNet
 class EnsembleConfig:
     members: list[ModelConfig] = field(default_factory=list)
     mirror: bool = False  # also average each member on the mirror image
+    # per extra task ("age", "expression"), the members whose answers are averaged; a task not
+    # named here comes from every member trained with it
+    extras_from: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def attributes(self) -> list[str]:
@@ -28,8 +31,11 @@ class EnsembleConfig:
         return self.members[0].input_size
 
     def to_dict(self) -> dict[str, Any]:
-        return {"architecture": "ensemble", "mirror": self.mirror,
-                "members": [m.to_dict() for m in self.members]}
+        d: dict[str, Any] = {"architecture": "ensemble", "mirror": self.mirror,
+                             "members": [m.to_dict() for m in self.members]}
+        if self.extras_from:
+            d["extras_from"] = self.extras_from
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EnsembleConfig:
@@ -40,14 +46,21 @@ class EnsembleConfig:
         for m in members[1:]:
             if m.attributes != first.attributes or m.input_size != first.input_size:
                 raise FaceAttrError("ensemble members must share attributes and input size")
-        return cls(members, bool(d.get("mirror", False)))
+        extras_from = {str(k): [int(i) for i in v] for k, v in d.get("extras_from", {}).items()}
+        for task, idx in extras_from.items():
+            if not idx or any(not 0 <= i < len(members) or task not in members[i].extra_tasks
+                              for i in idx):
+                raise FaceAttrError(f"ensemble extras_from[{task!r}] must name members "
+                                    f"trained with {task}")
+        return cls(members, bool(d.get("mirror", False)), extras_from)
 
 
 class Ensemble(nn.Module):
     """P(present) averaged over the members (and their mirror images); the output has a single
     model's shape, (B, T, 2) logits whose softmax is that average. Age and expression come from
     the members that were trained with them, their distributions averaged (over their mirror
-    images too) and given as log-probabilities."""
+    images too) and given as log-probabilities; ``config.extras_from`` can name, per task, the
+    members it comes from."""
 
     def __init__(self, config: EnsembleConfig) -> None:
         super().__init__()
@@ -55,6 +68,10 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(FaceAttrNet(c) for c in config.members)
         self.extra_members = [i for i, c in enumerate(config.members) if c.extra_tasks]
         self.extras_from = self.extra_members[0] if self.extra_members else None
+        # task -> the members averaged for it
+        self.task_members = {t: config.extras_from.get(
+            t, [i for i in self.extra_members if t in config.members[i].extra_tasks])
+            for i in self.extra_members for t in config.members[i].extra_tasks}
         for i in self.extra_members[1:]:
             a, b = config.members[i], config.members[self.extra_members[0]]
             if (a.age_bins, a.expressions) != (b.age_bins, b.expressions):
@@ -74,7 +91,7 @@ class Ensemble(nn.Module):
                 if i in self.extra_members:
                     got = m(v, all_outputs=True)
                     for k, t in got.items():
-                        if k != "logits":
+                        if k != "logits" and i in self.task_members[k]:
                             extras.setdefault(k, []).append(t.softmax(dim=-1))
                     logits = got["logits"]
                 else:
