@@ -18,6 +18,7 @@ RUNS=${1:-runs/ablation-ae}
 EPOCHS=${2:-2}
 UNTIL=${3:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/_train_step.sh"
 CONFIG=$(python -c "import faceattr, pathlib; print(pathlib.Path(faceattr.__file__).parent / 'configs/fast.toml')")
 C='"cache/celeba-aligned","cache/celebahq","cache/crop108-train","cache/square160-train"'
 V='"cache/crop108-val","cache/square160-val"'
@@ -28,25 +29,11 @@ declare -A VAL=([joint-patent]="$V,\"cache/utk-val\",\"cache/fer-val\"" [joint-m
 declare -A EXTRA=([joint-patent]="" [joint-mean]="--set loss.kind=\"mean\"" [joint-pooled]="--set model.extra_input=\"pooled\""
                   [celeba-age]="" [celeba-expr]="")
 for name in joint-patent joint-mean joint-pooled celeba-age celeba-expr; do
-  out=$RUNS/$name
-  [ -f "$out/model.safetensors" ] && continue
-  limit=""
-  if [ -n "$UNTIL" ]; then
-    end=$(date -d "$UNTIL" +%s) || { echo "UNTIL $UNTIL: not a time date -d reads"; exit 2; }
-    left=$(( (end - $(date +%s)) / 60 ))
-    [ "$left" -lt 3 ] && { echo "out of time before $out"; exit 0; }
-    limit="--time-limit $left"
-  fi
-  if [ -f "$out/last.ckpt" ]; then
-    faceattr train --out "$out" --resume --quiet $limit || exit 1
-  else
-    # shellcheck disable=SC2086
-    faceattr train --config "$CONFIG" --out "$out" --quiet --set "data.train=[${TRAIN[$name]}]" \
-      --set "data.val=[${VAL[$name]}]" --set train.epochs="$EPOCHS" --set train.lr=1e-3 \
-      --set train.warmup_steps=300 --set train.init='"runs/fast-base.safetensors"' \
-      --set augment.grey=0.2 ${EXTRA[$name]} $limit || exit 1
-  fi
-  [ -f "$out/model.safetensors" ] || { echo "$out stopped at the time limit"; exit 0; }
+  # shellcheck disable=SC2086
+  train_step "$RUNS/$name" "$UNTIL" --config "$CONFIG" --set "data.train=[${TRAIN[$name]}]" \
+    --set "data.val=[${VAL[$name]}]" --set train.epochs="$EPOCHS" --set train.lr=1e-3 \
+    --set train.warmup_steps=300 --set train.init='"runs/fast-base.safetensors"' \
+    --set augment.grey=0.2 ${EXTRA[$name]}
 done
 set +f
 python "$HERE/../benchmarks/age_expression.py" --model "$RUNS"/*/model.safetensors

@@ -14,26 +14,14 @@ RUNS=${1:-runs/ablation}
 EPOCHS=${2:-5}
 UNTIL=${3:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/_train_step.sh"
 CONFIG=$(python -c "import faceattr, pathlib; print(pathlib.Path(faceattr.__file__).parent / 'configs/fast.toml')")
 for seed in 0 1; do
   for head in fc bilstm; do
     for loss in mean patent; do
-      out=$RUNS/$head-$loss-s$seed
-      [ -f "$out/model.safetensors" ] && continue
-      limit=""
-      if [ -n "$UNTIL" ]; then
-        end=$(date -d "$UNTIL" +%s) || { echo "UNTIL $UNTIL: not a time date -d reads"; exit 2; }
-        left=$(( (end - $(date +%s)) / 60 ))
-        [ "$left" -lt 3 ] && { echo "out of time before $out"; exit 0; }
-        limit="--time-limit $left"
-      fi
-      if [ -f "$out/last.ckpt" ]; then
-        faceattr train --out "$out" --resume --quiet $limit || exit 1
-      else
-        faceattr train --config "$CONFIG" --out "$out" --quiet --set model.head="\"$head\"" \
-          --set loss.kind="\"$loss\"" --set train.seed=$seed --set train.epochs="$EPOCHS" $limit || exit 1
-      fi
-      [ -f "$out/model.safetensors" ] || { echo "$out stopped at the time limit"; exit 0; }
+      train_step "$RUNS/$head-$loss-s$seed" "$UNTIL" --config "$CONFIG" \
+        --set model.head="\"$head\"" --set loss.kind="\"$loss\"" --set train.seed=$seed \
+        --set train.epochs="$EPOCHS"
     done
   done
 done

@@ -8,6 +8,8 @@
 #   cd ~/faceattr   # where cache/ lies (see README, "prepare")
 #   nohup nice -n 10 bash /path/to/tools/ensemble_train.sh RUNS "03:55" > ensemble.log 2>&1 &
 set -uf  # -f: the [..] of list settings are not file patterns
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/_train_step.sh"
 RUNS=${1:-runs/ensemble}
 UNTIL=${2:-}
 CONFIG=$(python -c "import faceattr, pathlib; print(pathlib.Path(faceattr.__file__).parent / 'configs/fast.toml')")
@@ -20,21 +22,7 @@ MEMBERS=(
 )
 for m in "${MEMBERS[@]}"; do
   name=${m%%|*}; sets=${m#*|}
-  out=$RUNS/$name
-  [ -f "$out/model.safetensors" ] && continue
-  limit=""
-  if [ -n "$UNTIL" ]; then
-    end=$(date -d "$UNTIL" +%s) || { echo "UNTIL $UNTIL: not a time date -d reads"; exit 2; }
-    left=$(( (end - $(date +%s)) / 60 ))
-    [ "$left" -lt 3 ] && { echo "out of time before $name"; exit 0; }
-    limit="--time-limit $left"
-  fi
-  if [ -f "$out/last.ckpt" ]; then
-    faceattr train --out "$out" --resume --quiet $limit || exit 1
-  else
-    # shellcheck disable=SC2086
-    faceattr train --config "$CONFIG" --out "$out" --quiet $sets $limit || exit 1
-  fi
-  [ -f "$out/model.safetensors" ] || { echo "$name stopped at the time limit"; exit 0; }
+  # shellcheck disable=SC2086
+  train_step "$RUNS/$name" "$UNTIL" --config "$CONFIG" $sets
 done
 echo "all members trained"

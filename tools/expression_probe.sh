@@ -11,31 +11,18 @@
 #   cd ~/faceattr   # where cache/ lies
 #   nohup nice -n 10 bash /path/to/tools/expression_probe.sh runs/probe-fer 10 "21:00" > probe.log 2>&1 &
 set -uf
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/_train_step.sh"
 RUNS=${1:-runs/probe-fer}
 EPOCHS=${2:-10}
 UNTIL=${3:-}
 CONFIG=$(python -c "import faceattr, pathlib; print(pathlib.Path(faceattr.__file__).parent / 'configs/fast.toml')")
 declare -A EXTRA=([s2]="" [s1]="--set model.stem_stride=1" [w2]="--set model.widths=[32,64,128,256,352]")
 for name in s2 s1 w2; do
-  out=$RUNS/$name
-  [ -f "$out/model.safetensors" ] && continue
-  limit=""
-  if [ -n "$UNTIL" ]; then
-    end=$(date -d "$UNTIL" +%s) || { echo "UNTIL $UNTIL: not a time date -d reads"; exit 2; }
-    left=$(( (end - $(date +%s)) / 60 ))
-    [ "$left" -lt 3 ] && { echo "out of time before $out"; exit 0; }
-    limit="--time-limit $left"
-  fi
-  if [ -f "$out/last.ckpt" ]; then
-    # shellcheck disable=SC2086
-    faceattr train --out "$out" --resume --quiet $limit || exit 1
-  else
-    # shellcheck disable=SC2086
-    faceattr train --config "$CONFIG" --out "$out" --quiet --set 'data.train=["cache/fer-train"]' \
-      --set 'data.val=["cache/fer-val"]' --set train.epochs="$EPOCHS" --set train.lr=3e-3 \
-      --set train.cpu_bf16=true ${EXTRA[$name]} $limit || exit 1
-  fi
-  [ -f "$out/model.safetensors" ] || { echo "$out stopped at the time limit"; exit 0; }
+  # shellcheck disable=SC2086
+  train_step "$RUNS/$name" "$UNTIL" --config "$CONFIG" --set 'data.train=["cache/fer-train"]' \
+    --set 'data.val=["cache/fer-val"]' --set train.epochs="$EPOCHS" --set train.lr=3e-3 \
+    --set train.cpu_bf16=true ${EXTRA[$name]}
 done
 for name in s2 s1 w2; do
   printf '%s ' "$name"
