@@ -68,10 +68,12 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(FaceAttrNet(c) for c in config.members)
         self.extra_members = [i for i, c in enumerate(config.members) if c.extra_tasks]
         self.extras_from = self.extra_members[0] if self.extra_members else None
-        # task -> the members averaged for it
-        self.task_members = {t: config.extras_from.get(
-            t, [i for i in self.extra_members if t in config.members[i].extra_tasks])
-            for i in self.extra_members for t in config.members[i].extra_tasks}
+        # task -> the members averaged for it (config.extras_from, else all trained with it)
+        trained: dict[str, list[int]] = {}
+        for i in self.extra_members:
+            for t in config.members[i].extra_tasks:
+                trained.setdefault(t, []).append(i)
+        self.task_members = trained | config.extras_from
         for i in self.extra_members[1:]:
             a, b = config.members[i], config.members[self.extra_members[0]]
             if (a.age_bins, a.expressions) != (b.age_bins, b.expressions):
