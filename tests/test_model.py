@@ -116,3 +116,31 @@ def test_an_ensemble_averages_age_and_expression_over_its_joint_members():
     assert torch.allclose(got1["age"], got["age"], atol=1e-6)
     with pytest.raises(FaceAttrError, match="extras_from"):
         EnsembleConfig.from_dict(dict(cfg.to_dict(), extras_from={"age": [0]}))
+
+
+def test_an_expression_specialist_gives_an_ensemble_only_its_expression():
+    from faceattr.inference.export import Outputs
+    from faceattr.models.ensemble import Ensemble, EnsembleConfig
+
+    torch.manual_seed(0)
+    joint = ModelConfig(**TINY, age_bins=11, expressions=["neutral", "happiness"])
+    spec = ModelConfig(**TINY, attributes=[], expressions=["neutral", "happiness"])
+    cfg = EnsembleConfig.from_dict(EnsembleConfig([ModelConfig(**TINY), joint, spec]).to_dict())
+    assert cfg.attributes == joint.attributes and cfg.extra_tasks == ["age", "expression"]
+    ens = Ensemble(cfg).eval()
+    x = torch.randn(2, 3, TINY["input_size"], TINY["input_size"])
+    with torch.no_grad():
+        got = ens(x, all_outputs=True)
+        a, b, c = (m(x, all_outputs=True) for m in ens.members)
+        exported = Outputs(ens)(x)
+    p = (a["logits"].softmax(-1)[..., 1] + b["logits"].softmax(-1)[..., 1]) / 2
+    assert torch.allclose(got["logits"].softmax(-1)[..., 1], p, atol=1e-5)
+    assert torch.allclose(got["age"], b["age"].log_softmax(-1), atol=1e-5)
+    want = torch.log((b["expression"].softmax(-1) + c["expression"].softmax(-1)) / 2)
+    assert torch.allclose(got["expression"], want, atol=1e-5)
+    assert len(exported) == 3 and torch.allclose(exported[2], want.exp(), atol=1e-5)
+    with pytest.raises(FaceAttrError, match="a member with attributes"):
+        EnsembleConfig.from_dict(EnsembleConfig([spec]).to_dict())
+    other = ModelConfig(**TINY, attributes=[], expressions=["neutral", "anger"])
+    with pytest.raises(FaceAttrError, match="share their age bins and expressions"):
+        EnsembleConfig.from_dict(EnsembleConfig([joint, other]).to_dict())

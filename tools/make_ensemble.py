@@ -10,7 +10,9 @@ one temperature per attribute fitted on the val split, as ``faceattr train`` doe
 model; ``grey_unreliable`` measured there too. Prints every member's and the ensemble's val
 accuracy. The members trained with age and expression give the ensemble those answers (their
 distributions averaged, over the mirror images too when the mirror is on); ``--extras-from
-expression=5`` takes a task from the named members only (0-based, in the order given).
+expression=5`` takes a task from the named members only (0-based, in the order given). A member
+without attributes (an expression specialist, tools/expression_specialists.sh) gives only its
+extra tasks.
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ def main() -> None:
         ap.error("--extras-from takes TASK=I,J (member indices), e.g. expression=5")
     torch.set_num_threads(2)
     loaded = [load_model(p) for p in args.members]
-    attrs = loaded[0][1]["attributes"]
+    first = next((meta for _, meta in loaded if meta["attributes"]), None)
+    if first is None:
+        ap.error("no member has attributes (an expression specialist cannot stand alone)")
+    attrs = first["attributes"]
     images, labels = [], []
     for path in args.val:
         cache = open_cache(path)
@@ -71,7 +76,10 @@ def main() -> None:
     x, y = np.concatenate(images), np.concatenate(labels)
     grey = np.repeat((x.astype(np.float32) @ LUMA).round().clip(0, 255).astype(np.uint8)[..., None],
                      3, -1)
-    for (model, _), path in zip(loaded, args.members):
+    for (model, meta), path in zip(loaded, args.members):
+        if not meta["attributes"]:
+            print(f"member {path}: no attributes (gives {', '.join(model.config.extra_tasks)})")
+            continue
         acc = summary((probabilities(model, x) >= 0.5).astype(np.uint8), y)[0]
         print(f"member {path}: val mean accuracy {acc:.2%}")
     best = None
@@ -89,25 +97,26 @@ def main() -> None:
             best = (acc, ens, p)
     acc, ens, p = best
     pg = probabilities(ens, grey)
-    # age and expression come from the one member trained with them, with its calibration
-    extras = next((m for _, m in loaded if "age" in m or "expression" in m), {})
+    # age and expression calibration: the first member's that gives the task (unless fitted
+    # on --extra-val below)
+    extras = {t: loaded[ens.task_members[t][0]][1][t] for t in ens.config.extra_tasks}
     grey_acc = float(summary((pg >= 0.5).astype(np.uint8), y)[0])
     meta = ModelMeta(
-        attributes=attrs, input_size=ens.config.input_size, framing=loaded[0][1]["framing"],
-        train_prevalence=loaded[0][1].get("train_prevalence"),
+        attributes=attrs, input_size=ens.config.input_size, framing=first["framing"],
+        train_prevalence=first.get("train_prevalence"),
         age=extras.get("age"), expression=extras.get("expression"),
         ensemble={"members": [run_name(m) for m in args.members], "mirror": ens.config.mirror,
                   **({"extras_from": extras_from} if extras_from else {})},
         metrics={"val_mean_accuracy": float(acc), "val_mean_accuracy_grey": grey_acc},
     ).with_calibration(fit_calibration(attrs, p, y, pg))
-    if args.extra_val and ens.extras_from is not None:
+    if args.extra_val and ens.config.extra_tasks:
         from faceattr.training.loader import CacheBatches
         from faceattr.training.train import extra_task_meta, predict_mixed
 
         caches = [open_cache(p) for p in args.extra_val]
         batches = CacheBatches(caches, batch_size=256)
         m = predict_mixed(ens, batches, torch.device("cpu"), False)
-        own = extra_task_meta(m, ens.members[ens.extras_from].config)
+        own = extra_task_meta(m, ens.config)
         meta = meta.with_calibration(own)
         mae = float(np.abs(m["age_pred"] - m["age_true"]).mean()) if "age_pred" in m else None
         acc_e = float((m["expr_logits"].argmax(1) == m["expr_votes"].argmax(1)).mean()) \

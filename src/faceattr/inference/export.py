@@ -15,7 +15,7 @@ import torch
 
 from faceattr.inference.base import model_path
 from faceattr.inference.onnx_engine import META_KEY
-from faceattr.models.ensemble import Ensemble, EnsembleConfig
+from faceattr.models.ensemble import Ensemble
 from faceattr.models.faceattr_net import FaceAttrNet
 from faceattr.models.modelfile import load_model
 
@@ -57,10 +57,7 @@ class Outputs(torch.nn.Module):
     def __init__(self, model: FaceAttrNet | Ensemble) -> None:
         super().__init__()
         self.model = model
-        cfg = model.config
-        configs = cfg.members if isinstance(cfg, EnsembleConfig) else [cfg]
-        first = next((m for m in configs if m.extra_tasks), None)
-        self.extras: list[str] = list(first.extra_tasks) if first is not None else []
+        self.extras: list[str] = list(model.config.extra_tasks)
 
     def forward(self, x: torch.Tensor):
         if not self.extras:

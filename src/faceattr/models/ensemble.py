@@ -24,11 +24,24 @@ class EnsembleConfig:
 
     @property
     def attributes(self) -> list[str]:
-        return self.members[0].attributes
+        return next(m.attributes for m in self.members if m.attributes)
 
     @property
     def input_size(self) -> int:
         return self.members[0].input_size
+
+    @property
+    def extra_tasks(self) -> list[str]:
+        """The extra tasks ("age", "expression") some member was trained with."""
+        return [t for t in ("age", "expression") if any(t in m.extra_tasks for m in self.members)]
+
+    @property
+    def age_bins(self) -> int:
+        return next((m.age_bins for m in self.members if m.age_bins), 0)
+
+    @property
+    def expressions(self) -> list[str]:
+        return next((m.expressions for m in self.members if m.expressions), [])
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"architecture": "ensemble", "mirror": self.mirror,
@@ -42,10 +55,17 @@ class EnsembleConfig:
         members = [ModelConfig.from_dict(m) for m in d["members"]]
         if not members:
             raise FaceAttrError("an ensemble needs at least one member")
-        first = members[0]
-        for m in members[1:]:
-            if m.attributes != first.attributes or m.input_size != first.input_size:
-                raise FaceAttrError("ensemble members must share attributes and input size")
+        # a member without attributes (an expression specialist) gives only its extra tasks
+        with_attrs = [m for m in members if m.attributes]
+        if not with_attrs:
+            raise FaceAttrError("an ensemble needs a member with attributes")
+        if any(m.attributes != with_attrs[0].attributes for m in with_attrs) \
+                or any(m.input_size != members[0].input_size for m in members):
+            raise FaceAttrError("ensemble members must share attributes and input size")
+        for key in ("age_bins", "expressions"):
+            if len({repr(getattr(m, key)) for m in members if getattr(m, key)}) > 1:
+                raise FaceAttrError("ensemble members with age and expression must share their "
+                                    "age bins and expressions")
         extras_from = {str(k): [int(i) for i in v] for k, v in d.get("extras_from", {}).items()}
         for task, idx in extras_from.items():
             if not idx or any(not 0 <= i < len(members) or task not in members[i].extra_tasks
@@ -60,25 +80,21 @@ class Ensemble(nn.Module):
     model's shape, (B, T, 2) logits whose softmax is that average. Age and expression come from
     the members that were trained with them, their distributions averaged (over their mirror
     images too) and given as log-probabilities; ``config.extras_from`` can name, per task, the
-    members it comes from."""
+    members it comes from. A member without attributes (an expression specialist trained on
+    FER+ alone) gives only its extra tasks."""
 
     def __init__(self, config: EnsembleConfig) -> None:
         super().__init__()
         self.config = config
         self.members = nn.ModuleList(FaceAttrNet(c) for c in config.members)
         self.extra_members = [i for i, c in enumerate(config.members) if c.extra_tasks]
-        self.extras_from = self.extra_members[0] if self.extra_members else None
+        self.attribute_members = [i for i, c in enumerate(config.members) if c.attributes]
         # task -> the members averaged for it (config.extras_from, else all trained with it)
         trained: dict[str, list[int]] = {}
         for i in self.extra_members:
             for t in config.members[i].extra_tasks:
                 trained.setdefault(t, []).append(i)
         self.task_members = trained | config.extras_from
-        for i in self.extra_members[1:]:
-            a, b = config.members[i], config.members[self.extra_members[0]]
-            if (a.age_bins, a.expressions) != (b.age_bins, b.expressions):
-                raise FaceAttrError("ensemble members with age and expression must share their "
-                                    "age bins and expressions")
 
     def forward(self, x: torch.Tensor, all_outputs: bool = False):
         out = self.outputs(x)
@@ -98,7 +114,8 @@ class Ensemble(nn.Module):
                     logits = got["logits"]
                 else:
                     logits = m(v)
-                probs.append(logits.softmax(dim=-1)[..., 1])
+                if i in self.attribute_members:
+                    probs.append(logits.softmax(dim=-1)[..., 1])
         p = torch.stack(probs).mean(dim=0).clamp(1e-6, 1 - 1e-6)
         out = {"logits": torch.stack([torch.log1p(-p), torch.log(p)], dim=-1)}
         for k, ps in extras.items():

@@ -30,6 +30,7 @@ from faceattr.evaluation.calibration import fit_calibration
 from faceattr.evaluation.metrics import summary
 from faceattr.inference.scores import age_from_distribution
 from faceattr.models import FaceAttrNet, ModelConfig
+from faceattr.models.ensemble import Ensemble, EnsembleConfig
 from faceattr.models.metadata import ModelMeta
 from faceattr.models.modelfile import load_model, save_model
 from faceattr.training.augment import AugmentConfig
@@ -526,7 +527,8 @@ def best_epoch(state: dict[str, Any]) -> str:
     return out
 
 
-def extra_task_meta(m: dict[str, np.ndarray], mcfg: ModelConfig) -> dict[str, Any]:
+def extra_task_meta(m: dict[str, np.ndarray], mcfg: ModelConfig | EnsembleConfig
+                    ) -> dict[str, Any]:
     """Age and expression calibration fitted on the validation rows: the factor that makes
     ``age +- 1.2816 * sd_scale * sd`` hold 80% of the true ages, and one softmax temperature
     for the expressions (the lowest cross-entropy against the vote shares)."""
@@ -632,8 +634,6 @@ def prevalence(labels: np.ndarray) -> np.ndarray:
 def init_network(path: Path) -> FaceAttrNet:
     """The network ``train.init`` starts from: the model file's, or its ensemble's first
     member."""
-    from faceattr.models.ensemble import Ensemble
-
     model, _ = load_model(path)
     net = model.members[0] if isinstance(model, Ensemble) else model
     assert isinstance(net, FaceAttrNet)
