@@ -302,3 +302,15 @@ def test_trained_model_metadata_is_the_one_record(tiny_model):
     assert {k: v for k, v in meta.items() if k not in ("format", "config")} == record.to_dict()
     with pytest.raises(FaceAttrError, match="unknown model metadata: colour"):
         ModelMeta.from_dict({**meta, "colour": 1})
+
+
+def test_the_best_epoch_in_words_names_only_the_tasks_validated():
+    from faceattr.training.train import best_epoch
+
+    fer_only = {"epoch": 3, "val_mean_accuracy": "nan", "val_age_mae": "",
+                "val_expression_accuracy": "0.80928", "val_score": "-0.5"}
+    assert best_epoch({"best": 0.8, "history": [fer_only]}) == \
+        "best epoch 3: expression accuracy 80.93%"
+    joint = dict(fer_only, val_mean_accuracy="0.9", val_age_mae="5.25")
+    assert best_epoch({"best": 0.8, "history": [joint]}) == \
+        "best epoch 3: val mean accuracy 90.00%, age MAE 5.25 years, expression accuracy 80.93%"

@@ -519,12 +519,13 @@ def best_epoch(state: dict[str, Any]) -> str:
     r = best_row(state)
     if not r:
         return "no epoch validated yet"
-    out = f"best epoch {r['epoch']}: val mean accuracy {float(r['val_mean_accuracy']):.2%}"
-    if r.get("val_age_mae"):
-        out += f", age MAE {float(r['val_age_mae']):.2f} years"
-    if r.get("val_expression_accuracy"):
-        out += f", expression accuracy {float(r['val_expression_accuracy']):.2%}"
-    return out
+    parts = []  # a figure is blank or NaN where the val caches lack that task
+    for key, words in (("val_mean_accuracy", "val mean accuracy {:.2%}"),
+                       ("val_age_mae", "age MAE {:.2f} years"),
+                       ("val_expression_accuracy", "expression accuracy {:.2%}")):
+        if r.get(key) and not math.isnan(float(r[key])):
+            parts.append(words.format(float(r[key])))
+    return f"best epoch {r['epoch']}: " + ", ".join(parts)
 
 
 def extra_task_meta(m: dict[str, np.ndarray], mcfg: ModelConfig | EnsembleConfig
