@@ -4,7 +4,7 @@
 # model.stem_stride=1 (the first stage at 64 px) and bfloat16 on the CPU, one after another:
 #   x1   fast-size, from scratch, 30 epochs, lr 3e-3 (the s1 probe ran 10 and was still rising)
 #   x2   j6 (runs/j6-s1) fine-tuned on FER+ alone, 12 epochs, lr 1e-3
-#   x3   as x1, another seed
+#   x3   as x1, another seed, 24 epochs
 # Resumable: run it again with the same RUNS to continue; UNTIL (a time) stops the run in
 # training with a checkpoint before it. Prints val expression accuracy by epoch at the end.
 #   cd ~/faceattr   # where cache/ and runs/ lie
@@ -21,7 +21,7 @@ FER=(--config "$CONFIG" --set 'data.train=["cache/fer-train"]' --set 'data.val=[
 train_step "$RUNS/x1" "$UNTIL" "${FER[@]}" --set train.epochs=30 --set train.lr=3e-3 --set train.seed=11
 train_step "$RUNS/x2" "$UNTIL" "${FER[@]}" --set train.epochs=12 --set train.lr=1e-3 --set train.seed=12 \
   --set train.warmup_steps=200 --set 'train.init="runs/j6-s1/model.safetensors"'
-train_step "$RUNS/x3" "$UNTIL" "${FER[@]}" --set train.epochs=30 --set train.lr=3e-3 --set train.seed=13
+train_step "$RUNS/x3" "$UNTIL" "${FER[@]}" --set train.epochs=24 --set train.lr=3e-3 --set train.seed=13
 for name in x1 x2 x3; do
   printf '%s ' "$name"
   python -c "import csv, sys; print(' / '.join(f\"{float(r['val_expression_accuracy']):.2%}\" for r in csv.DictReader(open(sys.argv[1]))), f\"({sum(float(r['seconds']) for r in csv.DictReader(open(sys.argv[1]))):.0f} s)\")" "$RUNS/$name/log.csv"
