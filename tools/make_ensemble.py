@@ -99,7 +99,7 @@ def main() -> None:
     pg = probabilities(ens, grey)
     # age and expression calibration: the first member's that gives the task (unless fitted
     # on --extra-val below)
-    extras = {t: loaded[ens.task_members[t][0]][1][t] for t in ens.config.extra_tasks}
+    extras = {t: loaded[ens.task_members[t][0]][1].get(t) for t in ens.config.extra_tasks}
     grey_acc = float(summary((pg >= 0.5).astype(np.uint8), y)[0])
     meta = ModelMeta(
         attributes=attrs, input_size=ens.config.input_size, framing=first["framing"],
