@@ -133,8 +133,10 @@ def test_an_expression_specialist_gives_an_ensemble_only_its_expression():
         got = ens(x, all_outputs=True)
         a, b, c = (m(x, all_outputs=True) for m in ens.members)
         exported = Outputs(ens)(x)
+        alone = ens(x)  # the attributes alone: the specialist is not run
     p = (a["logits"].softmax(-1)[..., 1] + b["logits"].softmax(-1)[..., 1]) / 2
     assert torch.allclose(got["logits"].softmax(-1)[..., 1], p, atol=1e-5)
+    assert torch.equal(alone, got["logits"])
     assert torch.allclose(got["age"], b["age"].log_softmax(-1), atol=1e-5)
     want = torch.log((b["expression"].softmax(-1) + c["expression"].softmax(-1)) / 2)
     assert torch.allclose(got["expression"], want, atol=1e-5)
@@ -144,3 +146,32 @@ def test_an_expression_specialist_gives_an_ensemble_only_its_expression():
     other = ModelConfig(**TINY, attributes=[], expressions=["neutral", "anger"])
     with pytest.raises(FaceAttrError, match="share their age bins and expressions"):
         EnsembleConfig.from_dict(EnsembleConfig([joint, other]).to_dict())
+
+
+def test_a_soup_averages_weights_and_matches_per_task_rows_by_name():
+    from faceattr.models.soup import average_weights
+
+    torch.manual_seed(0)
+    joint = FaceAttrNet(ModelConfig(**TINY, age_bins=11, expressions=["neutral", "happiness"]))
+    other = FaceAttrNet(joint.config)
+    plain = FaceAttrNet(ModelConfig(**TINY))  # the attributes only: no age/expression rows
+    soup = average_weights([joint, other], [0.75, 0.25])
+    a, b, s = joint.state_dict(), other.state_dict(), soup.state_dict()
+    for k, v in s.items():
+        if v.is_floating_point():
+            assert torch.allclose(v, 0.75 * a[k] + 0.25 * b[k], atol=1e-6), k
+        else:
+            assert torch.equal(v, a[k]), k  # BatchNorm's counters: the first's
+    mixed = average_weights([joint, plain], [0.5, 0.5]).state_dict()
+    n = len(plain.config.task_names)
+    for k in ("sequence.task_embed", "sequence.attn.weight"):
+        assert torch.allclose(mixed[k][:n], (a[k][:n] + plain.state_dict()[k]) / 2, atol=1e-6)
+        assert torch.equal(mixed[k][n:], a[k][n:])  # age and expression: only the first has them
+    assert torch.equal(mixed["extras.age.net.1.weight"], a["extras.age.net.1.weight"])
+    x = torch.randn(2, 3, TINY["input_size"], TINY["input_size"])
+    with torch.no_grad():
+        assert set(soup(x, all_outputs=True)) >= {"logits", "age", "expression"}
+    with pytest.raises(FaceAttrError, match="one share each"):
+        average_weights([joint, other], [1.0])
+    with pytest.raises(FaceAttrError, match="positive"):
+        average_weights([joint, other], [1.0, 0.0])

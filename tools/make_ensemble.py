@@ -13,6 +13,10 @@ distributions averaged, over the mirror images too when the mirror is on); ``--e
 expression=5`` takes a task from the named members only (0-based, in the order given). A member
 without attributes (an expression specialist, tools/expression_specialists.sh) gives only its
 extra tasks.
+
+``--soup 0.7,0.3`` averages the members' weights instead (a model soup, ``models/soup.py``: for
+networks fine-tuned from one another), one network of the first member's architecture at one
+network's cost, calibrated the same way.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from faceattr.evaluation.metrics import summary
 from faceattr.models.ensemble import Ensemble, EnsembleConfig
 from faceattr.models.metadata import ModelMeta
 from faceattr.models.modelfile import load_model, run_name, save_model
+from faceattr.models.soup import average_weights
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
@@ -56,7 +61,16 @@ def main() -> None:
                     help="the members (0-based, in the order given) that the age or expression "
                          "answer averages, e.g. expression=5 (default: every member trained "
                          "with it)")
+    ap.add_argument("--soup", metavar="W1,W2,...",
+                    help="average the members' weights with these shares (one per member) "
+                         "into one network instead of averaging their answers")
     args = ap.parse_args()
+    try:
+        shares = [float(w) for w in args.soup.split(",")] if args.soup else []
+    except ValueError:
+        ap.error("--soup takes one share per member, e.g. 0.7,0.3")
+    if args.soup and (args.mirror == "on" or args.extras_from):
+        ap.error("--soup makes one network: no --mirror on, no --extras-from")
     try:
         extras_from = {t: [int(i) for i in v.split(",")]
                        for t, v in (a.split("=", 1) for a in args.extras_from)}
@@ -83,7 +97,13 @@ def main() -> None:
         acc = summary((probabilities(model, x) >= 0.5).astype(np.uint8), y)[0]
         print(f"member {path}: val mean accuracy {acc:.2%}")
     best = None
-    for mirror in ([False, True] if args.mirror == "auto" else [args.mirror == "on"]):
+    if shares:
+        soup = average_weights([m for m, _ in loaded], shares)
+        p = probabilities(soup, x)
+        best = (summary((p >= 0.5).astype(np.uint8), y)[0], soup, p)
+        print(f"soup of {len(loaded)} (shares {args.soup}): val mean accuracy {best[0]:.2%}")
+    for mirror in ([] if shares else [False, True] if args.mirror == "auto"
+                   else [args.mirror == "on"]):
         cfg = EnsembleConfig.from_dict(EnsembleConfig([m.config for m, _ in loaded], mirror,
                                                       extras_from).to_dict())
         ens = Ensemble(cfg).eval()
@@ -99,14 +119,17 @@ def main() -> None:
     pg = probabilities(ens, grey)
     # age and expression calibration: the first member's that gives the task (unless fitted
     # on --extra-val below)
-    extras = {t: loaded[ens.task_members[t][0]][1].get(t) for t in ens.config.extra_tasks}
+    givers = ens.task_members if isinstance(ens, Ensemble) else \
+        {t: [0] for t in ens.config.extra_tasks}
+    extras = {t: loaded[givers[t][0]][1].get(t) for t in ens.config.extra_tasks}
+    combined = {"members": [run_name(m) for m in args.members]}
+    combined |= {"soup": shares} if shares else {"mirror": ens.config.mirror}
     grey_acc = float(summary((pg >= 0.5).astype(np.uint8), y)[0])
     meta = ModelMeta(
         attributes=attrs, input_size=ens.config.input_size, framing=first["framing"],
         train_prevalence=first.get("train_prevalence"),
         age=extras.get("age"), expression=extras.get("expression"),
-        ensemble={"members": [run_name(m) for m in args.members], "mirror": ens.config.mirror,
-                  **({"extras_from": extras_from} if extras_from else {})},
+        ensemble={**combined, **({"extras_from": extras_from} if extras_from else {})},
         metrics={"val_mean_accuracy": float(acc), "val_mean_accuracy_grey": grey_acc},
     ).with_calibration(fit_calibration(attrs, p, y, pg))
     if args.extra_val and ens.config.extra_tasks:
@@ -124,8 +147,8 @@ def main() -> None:
         print(f"age/expression calibration fitted on {', '.join(map(str, args.extra_val))}: "
               f"{own} (age MAE {mae}, expression accuracy {acc_e})")
     save_model(ens, args.out, meta.to_dict())
-    print(f"wrote {args.out}: val mean accuracy {acc:.2%} (grey {grey_acc:.2%}), mirror "
-          f"{'on' if ens.config.mirror else 'off'}")
+    how = f"soup {args.soup}" if shares else f"mirror {'on' if ens.config.mirror else 'off'}"
+    print(f"wrote {args.out}: val mean accuracy {acc:.2%} (grey {grey_acc:.2%}), {how}")
 
 
 if __name__ == "__main__":

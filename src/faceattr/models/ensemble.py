@@ -97,20 +97,24 @@ class Ensemble(nn.Module):
         self.task_members = trained | config.extras_from
 
     def forward(self, x: torch.Tensor, all_outputs: bool = False):
-        out = self.outputs(x)
+        out = self.outputs(x, extras=all_outputs)
         return out if all_outputs else out["logits"]
 
-    def outputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def outputs(self, x: torch.Tensor, extras: bool = True) -> dict[str, torch.Tensor]:
+        """The averaged outputs; ``extras=False``: the attributes only (the members without
+        attributes are not run)."""
         probs = []
-        extras: dict[str, list[torch.Tensor]] = {}
+        found: dict[str, list[torch.Tensor]] = {}
         views = [x, torch.flip(x, dims=[3])] if self.config.mirror else [x]
         for i, m in enumerate(self.members):
+            if not extras and i not in self.attribute_members:
+                continue
             for v in views:
-                if i in self.extra_members:
+                if extras and i in self.extra_members:
                     got = m(v, all_outputs=True)
                     for k, t in got.items():
                         if k != "logits" and i in self.task_members[k]:
-                            extras.setdefault(k, []).append(t.softmax(dim=-1))
+                            found.setdefault(k, []).append(t.softmax(dim=-1))
                     logits = got["logits"]
                 else:
                     logits = m(v)
@@ -118,6 +122,6 @@ class Ensemble(nn.Module):
                     probs.append(logits.softmax(dim=-1)[..., 1])
         p = torch.stack(probs).mean(dim=0).clamp(1e-6, 1 - 1e-6)
         out = {"logits": torch.stack([torch.log1p(-p), torch.log(p)], dim=-1)}
-        for k, ps in extras.items():
+        for k, ps in found.items():
             out[k] = torch.log(torch.stack(ps).mean(dim=0).clamp_min(1e-12))
         return out
