@@ -34,7 +34,7 @@ def macs(engine: Engine) -> float:
     """Multiply-adds per image (half the counted FLOPs)."""
     x = torch.zeros(1, 3, engine.input_size, engine.input_size)
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        engine.model(x)
+        engine.model(x, all_outputs=True)
     return counter.get_total_flops() / 2
 
 

@@ -30,7 +30,7 @@ def main() -> None:
     s = engine.input_size
     params = sum(p.numel() for p in engine.model.parameters())
     with FlopCounterMode(display=False) as fc:
-        engine.model(torch.randn(1, 3, s, s))
+        engine.model(torch.randn(1, 3, s, s), all_outputs=True)
     print(f"model {engine.path.name}: {params / 1e6:.2f} M parameters, "
           f"{fc.get_total_flops() / 1e6:.0f} MFLOPs per image ({s}x{s} input), "
           f"file {engine.path.stat().st_size / 1e6:.1f} MB")

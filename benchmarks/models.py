@@ -34,7 +34,7 @@ def measure(model: str, tmp: Path, threads: int, ds) -> dict[str, float | str]:
                        threads=threads)
     s = engine.input_size
     with FlopCounterMode(display=False) as fc:
-        engine.model(torch.randn(1, 3, s, s))
+        engine.model(torch.randn(1, 3, s, s), all_outputs=True)  # age and expression too
     row: dict[str, float | str] = {
         "model": model, "params_m": sum(p.numel() for p in engine.model.parameters()) / 1e6,
         "file_mb": engine.path.stat().st_size / 1e6, "mflops": fc.get_total_flops() / 1e6}
