@@ -175,3 +175,14 @@ def test_a_soup_averages_weights_and_matches_per_task_rows_by_name():
         average_weights([joint, other], [1.0])
     with pytest.raises(FaceAttrError, match="positive"):
         average_weights([joint, other], [1.0, 0.0])
+
+
+def test_a_soup_of_two_architectures_is_refused():
+    from faceattr.models.soup import average_weights
+
+    small = FaceAttrNet(ModelConfig(**TINY))
+    wide = FaceAttrNet(ModelConfig(**dict(TINY, widths=[8, 24])))
+    with pytest.raises(FaceAttrError, match="one architecture"):
+        average_weights([small, wide], [0.5, 0.5])
+    with pytest.raises(FaceAttrError, match="positive"):
+        average_weights([small, small], [float("nan"), 1.0])

@@ -31,6 +31,7 @@ from faceattr.data.cache import open_cache
 from faceattr.evaluation.calibration import fit_calibration
 from faceattr.evaluation.metrics import summary
 from faceattr.models.ensemble import Ensemble, EnsembleConfig
+from faceattr.models.faceattr_net import FaceAttrNet
 from faceattr.models.metadata import ModelMeta
 from faceattr.models.modelfile import load_model, run_name, save_model
 from faceattr.models.soup import average_weights
@@ -76,8 +77,15 @@ def main() -> None:
                        for t, v in (a.split("=", 1) for a in args.extras_from)}
     except ValueError:
         ap.error("--extras-from takes TASK=I,J (member indices), e.g. expression=5")
+    if shares and len(shares) != len(args.members):
+        ap.error(f"--soup: {len(shares)} shares for {len(args.members)} members")
     torch.set_num_threads(2)
     loaded = [load_model(p) for p in args.members]
+    if shares and any(not isinstance(m, FaceAttrNet) or meta["attributes"] !=
+                      loaded[0][1]["attributes"] or m.config.input_size !=
+                      loaded[0][0].config.input_size for m, meta in loaded):
+        ap.error("--soup: every member must be one network (not an ensemble) with the first "
+                 "one's attributes and input size")
     first = next((meta for _, meta in loaded if meta["attributes"]), None)
     if first is None:
         ap.error("no member has attributes (an expression specialist cannot stand alone)")

@@ -25,7 +25,7 @@ def average_weights(nets: Sequence[FaceAttrNet], shares: Sequence[float]) -> Fac
     if len(nets) != len(shares) or len(nets) < 2:
         raise FaceAttrError(f"a soup needs two networks or more and one share each "
                             f"({len(nets)} networks, {len(shares)} shares)")
-    if any(s <= 0 for s in shares):
+    if not all(s > 0 for s in shares):  # NaN too
         raise FaceAttrError(f"soup shares must be positive: {list(shares)}")
     first = nets[0]
     own_tasks = first.config.task_names
@@ -39,19 +39,24 @@ def average_weights(nets: Sequence[FaceAttrNet], shares: Sequence[float]) -> Fac
             continue
         per_task = key.startswith("sequence.") and v.ndim > 0 and v.shape[0] == len(own_tasks)
         total = torch.zeros_like(v, dtype=torch.float64)
-        weight = torch.zeros(v.shape[0] if per_task else 1, dtype=torch.float64)
-        for state, share, idx in zip(states, shares, rows):
+        weight = torch.zeros(v.shape[0] if per_task else 1, dtype=torch.float64, device=v.device)
+        for n, (state, share, idx) in enumerate(zip(states, shares, rows)):
             w = state.get(key)
             if w is None:
-                continue
+                continue  # e.g. the age head of a network trained without age
+            w = w.to(v.device, torch.float64)
             if w.shape == v.shape and not (per_task and idx != list(range(len(own_tasks)))):
-                total += share * w.double()
+                total += share * w
                 weight += share
             elif per_task and w.shape[1:] == v.shape[1:]:
-                have = torch.tensor([i >= 0 for i in idx])
-                take = torch.tensor([max(i, 0) for i in idx])
-                total[have] += share * w.double()[take[have]]
+                have = torch.tensor([i >= 0 for i in idx], device=v.device)
+                take = torch.tensor([max(i, 0) for i in idx], device=v.device)
+                total[have] += share * w[take[have]]
                 weight[have] += share
+            else:
+                raise FaceAttrError(f"network {n + 1} of the soup has {key} of shape "
+                                    f"{tuple(w.shape)}, the first {tuple(v.shape)}: a soup "
+                                    "needs one architecture")
         scale = weight.view(-1, *([1] * (v.ndim - 1))) if per_task else weight
         out[key] = (total / scale).to(v.dtype)
     soup = FaceAttrNet(first.config)
