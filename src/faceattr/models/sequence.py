@@ -38,5 +38,12 @@ class AttentionTasks(nn.Module):
         return self.proj(pooled) + self.task_embed, pooled
 
 
+def per_task(key: str, tensor: torch.Tensor, tasks: int) -> bool:
+    """Whether a network's state-dict entry holds one row per task step of its sequence (the
+    attention maps, the task embeddings): the rows that fine-tuning and weight averaging match
+    by task name."""
+    return key.startswith("sequence.") and tensor.ndim > 0 and tensor.shape[0] == tasks
+
+
 def build_sequence(kind: str, channels: int, tasks: int, dim: int) -> nn.Module:
     return {"linear": LinearTasks, "attention": AttentionTasks}[kind](channels, tasks, dim)

@@ -14,6 +14,7 @@ import torch
 
 from faceattr.errors import FaceAttrError
 from faceattr.models.faceattr_net import FaceAttrNet
+from faceattr.models.sequence import per_task as seq_per_task
 
 
 def average_weights(nets: Sequence[FaceAttrNet], shares: Sequence[float]) -> FaceAttrNet:
@@ -37,7 +38,7 @@ def average_weights(nets: Sequence[FaceAttrNet], shares: Sequence[float]) -> Fac
         if not v.is_floating_point():
             out[key] = v.clone()
             continue
-        per_task = key.startswith("sequence.") and v.ndim > 0 and v.shape[0] == len(own_tasks)
+        per_task = seq_per_task(key, v, len(own_tasks))
         total = torch.zeros_like(v, dtype=torch.float64)
         weight = torch.zeros(v.shape[0] if per_task else 1, dtype=torch.float64, device=v.device)
         for n, (state, share, idx) in enumerate(zip(states, shares, rows)):
@@ -45,14 +46,14 @@ def average_weights(nets: Sequence[FaceAttrNet], shares: Sequence[float]) -> Fac
             if w is None:
                 continue  # e.g. the age head of a network trained without age
             w = w.to(v.device, torch.float64)
-            if w.shape == v.shape and not (per_task and idx != list(range(len(own_tasks)))):
-                total += share * w
-                weight += share
-            elif per_task and w.shape[1:] == v.shape[1:]:
+            if per_task and w.shape[1:] == v.shape[1:]:  # rows matched by task name
                 have = torch.tensor([i >= 0 for i in idx], device=v.device)
                 take = torch.tensor([max(i, 0) for i in idx], device=v.device)
                 total[have] += share * w[take[have]]
                 weight[have] += share
+            elif w.shape == v.shape:
+                total += share * w
+                weight += share
             else:
                 raise FaceAttrError(f"network {n + 1} of the soup has {key} of shape "
                                     f"{tuple(w.shape)}, the first {tuple(v.shape)}: a soup "

@@ -33,6 +33,7 @@ from faceattr.models import FaceAttrNet, ModelConfig
 from faceattr.models.ensemble import Ensemble, EnsembleConfig
 from faceattr.models.metadata import ModelMeta
 from faceattr.models.modelfile import load_model, save_model
+from faceattr.models.sequence import per_task as seq_per_task
 from faceattr.training.augment import AugmentConfig
 from faceattr.training.checkpoint import load_checkpoint, save_checkpoint
 from faceattr.training.loader import MISSING, CacheBatches
@@ -655,7 +656,7 @@ def init_from(model: FaceAttrNet, path: Path, tasks: dict[str, str] | None = Non
     for k, v in src.state_dict().items():
         if k not in own:
             continue
-        per_task = k.startswith("sequence.") and v.ndim > 0 and v.shape[0] == len(src_tasks) \
+        per_task = seq_per_task(k, v, len(src_tasks)) \
             and own[k].shape[0] == len(own_tasks) and own[k].shape[1:] == v.shape[1:]
         if per_task and src_tasks != own_tasks:  # one row per task: matched by name
             mean = v[:n_attr].mean(dim=0)
