@@ -77,6 +77,8 @@ def main() -> None:
                        for t, v in (a.split("=", 1) for a in args.extras_from)}
     except ValueError:
         ap.error("--extras-from takes TASK=I,J (member indices), e.g. expression=5")
+    if args.out.resolve() in {m.resolve() for m in args.members}:
+        ap.error(f"--out {args.out} is one of the members: it would be overwritten")
     if shares and len(shares) != len(args.members):
         ap.error(f"--soup: {len(shares)} shares for {len(args.members)} members")
     torch.set_num_threads(2)
