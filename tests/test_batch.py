@@ -4,6 +4,7 @@ and the refusal of an output made with other settings."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import signal
@@ -36,14 +37,21 @@ def predict_cmd(inputs, out, fmt, *extra) -> list[str]:
             "--format", fmt, "--output", str(out), *extra]
 
 
+def complete_lines(out: Path) -> str:
+    """A text output up to its last newline: a kill -9 during a write can leave a last line
+    cut short, which a resume drops and does again (so a reader should too)."""
+    data = out.read_bytes()
+    return data[:data.rfind(b"\n") + 1].decode("utf-8")
+
+
 def records(out: Path, fmt: str) -> dict[tuple[str, int], dict]:
-    """(file, face) -> record, from any of the three formats."""
+    """(file, face) -> record, from any of the three formats (complete lines only)."""
     if fmt == "jsonl":
-        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        rows = [json.loads(line) for line in complete_lines(out).splitlines()]
         return {(r["file"], r.get("face", 0)): r for r in rows}
     if fmt == "csv":
-        with out.open(newline="") as f:
-            return {(r["file"], int(r["face"])): r for r in csv.DictReader(f)}
+        rows = csv.DictReader(io.StringIO(complete_lines(out), newline=""))
+        return {(r["file"], int(r["face"])): r for r in rows}
     import pyarrow.parquet as pq
 
     rows = pq.read_table(out).to_pylist()

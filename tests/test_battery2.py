@@ -155,6 +155,29 @@ def test_resume_on_a_damaged_output_recovers_without_duplicates(fmt, tmp_path, c
     assert sorted(names) == sorted(map(str, files))  # each input once, none lost
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_last_line_cut_short_by_a_kill_is_done_again(fmt, tmp_path, capsys):
+    """kill -9 during a write can leave half a record at the end; the resume drops it, says
+    so, and does that input again."""
+    files = sorted(TEST_CROPS.glob("*.jpg"))[:4]
+    out = tmp_path / f"out.{fmt}"
+    argv = ["predict", *map(str, files), "--no-detect", "--output", str(out), "--format", fmt]
+    assert main(argv) == 0
+    data = out.read_bytes()
+    last = data.rstrip(b"\n").rfind(b"\n") + 1
+    out.write_bytes(data[:last + (len(data) - last) // 2])  # the last record, half written
+    capsys.readouterr()
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "incomplete last line" in err and "3 inputs already in" in err
+    text = out.read_text()
+    if fmt == "jsonl":
+        names = [json.loads(line)["file"] for line in text.splitlines()]
+    else:
+        names = [r["file"] for r in csv.DictReader(io.StringIO(text))]
+    assert sorted(names) == sorted(map(str, files))
+
+
 def test_overwrite_keeps_the_old_output_until_the_new_one_is_complete(tmp_path, monkeypatch,
                                                                      capsys):
     out = tmp_path / "labels.csv"
