@@ -5,9 +5,11 @@
 For each model (default: every bundled one): on ``utkface/val-00.tar`` the age mean absolute
 error, the share within 5 years, how often the 80% range holds, and the error by gender; on
 ``ferplus/valid-00.tar`` the accuracy against the majority vote over the eight emotions,
-macro-F1 and the calibration error (ECE); the CelebA attributes' mean accuracy on
-``celeba/test-crops-dev``; and the network's faces/s at batch 64 with ONNX Runtime on this
-machine's cores (the whole network: attributes, age and expression in one call).
+macro-F1 and the calibration error of the top class (ECE against the majority vote; ECE v
+against the share of the ten votes the class got, what the probabilities are trained to be);
+the CelebA attributes' mean accuracy on ``celeba/test-crops-dev``; and the network's faces/s
+at batch 64 with ONNX Runtime on this machine's cores (the whole network: attributes, age and
+expression in one call).
 Baselines (data READMEs): the train mean age gives an MAE of 15.5 years; always "neutral" 37.4%.
 
 Transfer to the canonical full framing and to colour (every UTKFace and FER+ training face has a
@@ -88,7 +90,8 @@ def main() -> None:
     if wide is not None:
         wide_faces, wide_labels, _, _ = frame_dataset(wide, 64)
     print(f"{'model':12s} {'age MAE':>8s} {'<=5 y':>7s} {'80% range':>9s} {'MAE m/f':>11s} "
-          f"{'expr acc':>9s} {'macro-F1':>8s} {'ECE':>6s} {'CelebA':>7s} {'faces/s':>8s}  "
+          f"{'expr acc':>9s} {'macro-F1':>8s} {'ECE':>6s} {'ECE v':>6s} {'CelebA':>7s} "
+          f"{'faces/s':>8s}  "
           f"{'smile AUC c/g':>13s} {'TV':>5s} {'young AUC c/g':>13s}")
     for model in args.model or sorted(bundled_models()):
         engine = load_engine(model, "auto" if Path(model).exists() else "onnx",
@@ -104,10 +107,11 @@ def main() -> None:
             g = a["groups"]["gender"]
             age = (f"{a['mae']:8.2f} {a['within_5']:7.2%} {a['range_coverage']:9.2%} "
                    f"{g['male']['mae']:5.2f}/{g['female']['mae']:5.2f}")
-        expr = f"{'-':>9s} {'-':>8s} {'-':>6s}"
+        expr = f"{'-':>9s} {'-':>8s} {'-':>6s} {'-':>6s}"
         if engine.has_expression:
             e = evaluate_targets(engine, fer, mirror=args.mirror)["expression"]
-            expr = f"{e['accuracy']:9.2%} {e['macro_f1']:8.3f} {e['ece']:6.2%}"
+            expr = (f"{e['accuracy']:9.2%} {e['macro_f1']:8.3f} {e['ece']:6.2%} "
+                    f"{e['ece_votes']:6.2%}")
         name = Path(model).parent.name if Path(model).stem == "model" else Path(model).stem
         moved = "" if wide is None else transfer(engine, wide_faces, wide_labels,
                                                  list(wide.attributes))

@@ -229,6 +229,12 @@ def test_expression_temperature_and_metrics():
     m = expression_metrics(probs, np.eye(8)[[0, 1, 1, 2]], list(EXPRESSIONS))
     assert m["accuracy"] == 0.75 and m["per_class"]["happiness"]["recall"] == 0.5
     assert m["confusion"]["counts"][1][0] == 1 and m["ece"] == pytest.approx(0.25)
+    # with one vote per face the vote-share error is the majority one; with split votes a
+    # probability equal to the vote share is calibrated though the majority is always right
+    assert m["ece_votes"] == pytest.approx(m["ece"])
+    votes = np.array([[6, 4, 0, 0, 0, 0, 0, 0]] * 10, np.float64)
+    m = expression_metrics(votes / 10, votes, list(EXPRESSIONS))
+    assert m["ece_votes"] == pytest.approx(0.0) and m["ece"] == pytest.approx(0.4)
 
 
 def test_age_metrics_by_hand():

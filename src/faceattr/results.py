@@ -88,7 +88,8 @@ class Prediction:
     age: float | None = None  # years
     age_sd: float | None = None  # years: the uncertainty (calibrated on the val split)
     age_range: tuple[float, float] | None = None  # holds the true age about 80% of the time
-    expressions: dict[str, float] = field(default_factory=dict)  # P(emotion), all of them
+    # P(emotion), all eight: the share of people expected to name it (FER+'s ten votes per face)
+    expressions: dict[str, float] = field(default_factory=dict)
     likeness: float | None = None  # the aligned face's likeness to the mean face (-1..1)
 
     @property
