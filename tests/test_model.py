@@ -33,6 +33,26 @@ def test_stem_stride_one_keeps_the_first_stage_at_full_resolution():
         ModelConfig.from_dict({"stem_stride": 4})
 
 
+def test_center_crop_reads_only_the_middle_of_the_input():
+    """model.center_crop=N: the network sees only the central N x N pixels (what lies outside
+    changes nothing); a config without the key rebuilds without a crop."""
+    m = FaceAttrNet(ModelConfig(center_crop=20, **TINY)).eval()
+    x = torch.randn(2, 3, 32, 32)
+    y = x.clone()
+    y[..., :6, :] = 0
+    y[..., :, 26:] = 0
+    with torch.no_grad():
+        assert torch.equal(m(x), m(y))
+        plain = FaceAttrNet(ModelConfig(**{**TINY, "input_size": 20}))
+        plain.load_state_dict(m.state_dict())
+        assert torch.allclose(plain.eval()(x[..., 6:26, 6:26]), m(x))
+    old = ModelConfig(**TINY).to_dict()
+    del old["center_crop"]
+    assert ModelConfig.from_dict(old).center_crop == 0
+    with pytest.raises(FaceAttrError, match="center_crop"):
+        ModelConfig.from_dict({"center_crop": 80})
+
+
 def test_any_attribute_set():
     m = FaceAttrNet(ModelConfig(attributes=["a", "b", "c"], order="file", **TINY))
     assert m(torch.randn(2, 3, 32, 32)).shape == (2, 3, 2)

@@ -29,6 +29,7 @@ class ModelConfig:
     widths: list[int] = field(default_factory=lambda: [32, 64, 128, 256])
     depths: list[int] = field(default_factory=lambda: [1, 1, 2, 1])
     stem_stride: int = 2  # 1: the first stage runs at the input's full resolution
+    center_crop: int = 0  # N > 0: the network reads only the central N x N pixels of its input
     act: str = "prelu"  # prelu | relu
     norm: str = "batch"  # batch | group
     sequence: str = "attention"  # attention | linear
@@ -105,6 +106,9 @@ class ModelConfig:
             raise FaceAttrError("model.expressions must name two or more distinct classes")
         if cfg.stem_stride not in (1, 2):
             raise FaceAttrError("model.stem_stride must be 1 or 2")
+        if cfg.center_crop and not 8 <= cfg.center_crop <= cfg.input_size:
+            raise FaceAttrError(f"model.center_crop must be 0 (none) or 8..{cfg.input_size} "
+                                "(the input size)")
         if len(cfg.widths) != len(cfg.depths):
             raise FaceAttrError("model.widths and model.depths must have the same length")
         cfg.sequence_order()  # validates order

@@ -69,6 +69,9 @@ class FaceAttrNet(nn.Module):
     def outputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``logits`` (B, A, 2) of the attributes, and ``age`` (B, age_bins) and
         ``expression`` (B, E) logits when the model has those tasks."""
+        if self.config.center_crop:
+            o = (x.shape[-1] - self.config.center_crop) // 2
+            x = x[..., o:o + self.config.center_crop, o:o + self.config.center_crop]
         fmap = self.backbone(x)
         a = self.config.num_tasks
         if self.config.head == "fc":

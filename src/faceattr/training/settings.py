@@ -50,6 +50,7 @@ class ModelSettings:
     widths: list[int] = setting(_M.widths)
     depths: list[int] = setting(_M.depths)
     stem_stride: int = setting(_M.stem_stride, lo=1, hi=2)
+    center_crop: int = setting(_M.center_crop, lo=0)
     act: str = setting(_M.act, choices=CHOICES["act"])
     norm: str = setting(_M.norm, choices=CHOICES["norm"])
     sequence: str = setting(_M.sequence, choices=CHOICES["sequence"])
