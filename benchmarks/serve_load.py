@@ -1,9 +1,10 @@
 """Load test of ``faceattr serve`` over loopback: concurrent clients posting a face image.
 
-    python benchmarks/serve_load.py [--clients 8] [--requests 500]
+    python benchmarks/serve_load.py [--clients 8] [--requests 500] [--model fast]
 
-Starts the server in a subprocess (the bundled default model, detection on), then prints
-throughput, p50/p99 latency and the error count. Each client thread keeps one connection.
+Starts the server in a subprocess (the bundled default model unless ``--model``, detection on),
+then prints throughput, p50/p99 latency and the error count. Each client thread keeps one
+connection.
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--requests", type=int, default=500)
     ap.add_argument("--workers", type=int, default=4, help="server decode/detect threads")
+    ap.add_argument("--model", help="a bundled model by name, or a model file (default: the "
+                    "default model)")
     args = ap.parse_args()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "faceattr", "serve", "--port", str(port),
-                             "--workers", str(args.workers)],
+                             "--workers", str(args.workers),
+                             *(["--model", args.model] if args.model else [])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -69,7 +73,7 @@ def main() -> None:
         errors = sum(not r[1] for r in results)
         health = httpx.get(url + "/healthz").status_code
         print(f"{args.requests} requests from {args.clients} concurrent clients, "
-              f"{args.workers} inference threads")
+              f"{args.workers} inference threads, model {args.model or 'default'}")
         print(f"throughput {args.requests / wall:.1f} requests/s, latency p50 "
               f"{np.percentile(lat, 50):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms, "
               f"errors {errors}, /healthz after: {health}")

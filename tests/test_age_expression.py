@@ -47,6 +47,11 @@ def test_plain_age_and_expression_csvs(tmp_path):
     assert t.age.tolist() == [31.0, 4.5] and t.votes is None
     t = read_targets(write(tmp_path, "e.csv", "file,expression\na.jpg,Happiness\nb.jpg,fear\n"))
     assert t.votes.argmax(1).tolist() == [EXPRESSIONS.index("happiness"), EXPRESSIONS.index("fear")]
+    # column names in any case; a blank cell is left out of that task's figures, and named
+    t = read_targets(write(tmp_path, "b.csv", "File,Age\na.jpg,\nb.jpg,40\n"))
+    assert np.isnan(t.age[0]) and t.age[1] == 40
+    assert t.notes == (f"1 row(s) of {tmp_path / 'b.csv'} have no age (a blank cell): left out "
+                       "of the age figures",)
 
 
 @pytest.mark.parametrize("text, msg", [
@@ -56,6 +61,7 @@ def test_plain_age_and_expression_csvs(tmp_path):
     ("file,age\na.jpg,3\na.jpg,4\n", "e.csv:3: duplicate row"),
     ("file,age\na.jpg\n", "e.csv:2: expected 2 columns"),
     ("name,age\na.jpg,3\n", "e.csv:1: the first column must be 'file'"),
+    ("file,age\na.jpg,\nb.jpg,\n", "e.csv: no labelled rows: every age and expression cell is"),
 ])
 def test_bad_age_and_expression_files_name_the_line(tmp_path, text, msg):
     with pytest.raises(FaceAttrError, match=msg):

@@ -579,3 +579,35 @@ def test_a_face_unlike_a_natural_one_is_flagged(tmp_path, capsys):
     assert "note: unlike a natural upright face (likeness" in capsys.readouterr().out
     assert main(["predict", str(path), "--format", "jsonl"]) == 0
     assert json.loads(capsys.readouterr().out)["likeness"] < LOW_LIKENESS
+
+
+def test_without_torch_a_file_that_is_not_ours_is_named_as_such(tmp_path, monkeypatch):
+    """The light install (no torch): a pickle, text or folder given as --model is 'not a
+    faceattr model', not 'install PyTorch'; only a real faceattr .safetensors file needs it."""
+    import sys
+
+    from faceattr.errors import FaceAttrError
+    from faceattr.inference.backends import load_engine
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    (tmp_path / "p.pt").write_bytes(b"\x80\x04\x95pickle")
+    (tmp_path / "notes.md").write_text("# hello\n")
+    for name in ("p.pt", "notes.md"):
+        with pytest.raises(FaceAttrError, match="not a faceattr model file"):
+            load_engine(tmp_path / name)
+    with pytest.raises(FaceAttrError, match="is a folder"):
+        load_engine(tmp_path)
+    ours = Path(__file__).parents[1] / "src/faceattr/weights/fast.safetensors"
+    with pytest.raises(FaceAttrError, match="needs PyTorch"):
+        load_engine(ours)
+
+
+def test_an_empty_folder_is_named(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["predict", str(empty), "--no-detect"]) == 2
+    assert f"{empty}: no image or video files in it" in capsys.readouterr().err
+    face = Path(__file__).parents[1] / "examples/face.jpg"
+    assert main(["predict", str(empty), str(face), "--no-detect", "--format", "jsonl"]) == 0
+    out = capsys.readouterr()
+    assert f"{empty}: no image or video files in it" in out.err and len(out.out.splitlines()) == 1

@@ -32,6 +32,25 @@ def test_split_filter(small_aligned, celeba_attr_small):
         resolve(DatasetSpec(small_aligned, celeba_attr_small, CELEBA_PART, "test"))
 
 
+def test_rows_of_other_splits_are_not_counted_as_missing_images(small_aligned, tmp_path,
+                                                               celeba_attr_small):
+    """--split val on an age CSV with a split column: the train rows are not 'without an
+    image'; a val row whose image is absent is."""
+    names = sorted(p.name for p in small_aligned.glob("*.jpg"))[:3]
+    folder = tmp_path / "val"
+    folder.mkdir()
+    for n in names[:2]:
+        shutil.copy2(small_aligned / n, folder / n)
+    rows = [f"{names[0]},30,val", f"{names[1]},40,val", f"{names[2]},50,val"]
+    rows += [f"train{i}.jpg,20,train" for i in range(5)]
+    labels = tmp_path / "ages.csv"
+    labels.write_text("file,age,split\n" + "\n".join(rows) + "\n")
+    ds = resolve(DatasetSpec(folder, labels, split="val"))
+    assert len(ds) == 2
+    assert ds.notes == [f"1 of 3 label rows of the val split have no image in {folder} "
+                        "(the folder holds a subset)"]
+
+
 def test_bad_paths_and_options(tmp_path, celeba_attr_small, small_aligned):
     with pytest.raises(FaceAttrError, match="images not found"):
         resolve(DatasetSpec(tmp_path / "nope", celeba_attr_small))

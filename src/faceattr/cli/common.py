@@ -110,7 +110,8 @@ def add_detection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detect-size", type=in_range(64, 4096, int), metavar="PX",
                    help="yunet: the longest side a picture is scanned at (default 1280; "
                         "faces under ~1/40 of it are missed; a smaller picture is scanned at "
-                        "its own size, at least 640)")
+                        "its own size, at least 320, and again at PX when that finds no face "
+                        "or only small ones)")
 
 
 def detection_kwargs(args: argparse.Namespace) -> dict:

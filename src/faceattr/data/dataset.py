@@ -167,9 +167,17 @@ def resolve(spec: DatasetSpec, table: LabelTable | TargetTable | None = None) ->
     if not files:
         raise FaceAttrError(f"no labelled image in {spec.images}")
     index = np.fromiter((row[f] for f in files), dtype=np.int64, count=len(files))
-    absent = len(table) - len(files)
+    wanted, of = len(table), ""  # the label rows of the chosen split
+    if spec.split != "all":
+        want, of = SPLITS[spec.split], f" of the {spec.split} split"
+        if spec.partition is not None:
+            wanted = sum(part[k] == want for name in table.files
+                         if (k := part_of(name)) is not None)
+        elif isinstance(table, TargetTable) and table.split is not None:
+            wanted = sum(SPLITS.get(x) == want for x in table.split)
+    absent = wanted - len(files)
     if absent > 0:
-        notes.append(f"{absent} of {len(table)} label rows have no image in {spec.images} "
+        notes.append(f"{absent} of {wanted} label rows{of} have no image in {spec.images} "
                      "(the folder holds a subset)")
     if isinstance(table, TargetTable):
         return Dataset(spec, framing, (), files, np.zeros((len(files), 0), np.uint8), notes,

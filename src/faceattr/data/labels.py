@@ -193,6 +193,13 @@ EXPRESSIONS: tuple[str, ...] = ("neutral", "happiness", "surprise", "sadness", "
 FERPLUS_EXTRA = ("unknown", "NF")  # FER+ vote columns that are not an emotion
 GROUP_COLUMNS = ("gender", "race")  # UTKFace's, for per-group evaluation only
 AGE_MAX = 120
+# the column names of an age / expression CSV, read in any letter case
+TARGET_COLUMNS = frozenset({"file", "age", "expression", "split", *GROUP_COLUMNS, *EXPRESSIONS})
+
+
+def _target_header(cells: list[str]) -> list[str]:
+    return [h.strip().lower() if h.strip().lower() in TARGET_COLUMNS else h.strip()
+            for h in cells]
 
 
 @dataclass(frozen=True)
@@ -225,7 +232,7 @@ def is_target_csv(path: str | Path) -> bool:
     if path.suffix.lower() != ".csv" or not path.is_file():
         return False
     with path.open(encoding="utf-8-sig", errors="replace") as f:
-        header = [h.strip() for h in f.readline().split(",")]
+        header = _target_header(f.readline().split(","))
     return "age" in header or "expression" in header or set(EXPRESSIONS) <= set(header)
 
 
@@ -239,7 +246,7 @@ def read_targets(path: str | Path) -> TargetTable:
     rows = list(csv.reader(_read_lines(path)))
     if not rows or not rows[0]:
         raise _fail(path, 1, "empty CSV: expected a header 'file,age' or 'file,expression'")
-    header = [h.strip() for h in rows[0]]
+    header = _target_header(rows[0])
     if header[0] != "file":
         raise _fail(path, 1, f"the first column must be 'file', got {header[0]!r}")
     col = {h: i for i, h in enumerate(header)}
@@ -252,6 +259,7 @@ def read_targets(path: str | Path) -> TargetTable:
     splits: list[str] = []
     groups: dict[str, list[int]] = {g: [] for g in GROUP_COLUMNS if g in col}
     dropped: list[str] = []
+    no_age = no_expression = 0  # rows with a blank age / expression cell
     for lineno, row in enumerate(rows[1:], start=2):
         if not row or all(not c.strip() for c in row):
             continue
@@ -277,6 +285,8 @@ def read_targets(path: str | Path) -> TargetTable:
                 raise _fail(path, lineno, f"unknown expression {cell['expression']!r}; use one "
                             f"of {', '.join(EXPRESSIONS)}")
             v = [float(e == name) for e in EXPRESSIONS]
+        elif "expression" in col:
+            no_expression += 1
         age = float("nan")
         if cell.get("age"):
             try:
@@ -285,6 +295,8 @@ def read_targets(path: str | Path) -> TargetTable:
                 raise _fail(path, lineno, f"age {cell['age']!r} is not a number") from None
             if not 0 <= age <= AGE_MAX:
                 raise _fail(path, lineno, f"age {age:g} is outside 0-{AGE_MAX} years")
+        elif "age" in col:
+            no_age += 1
         files.append(cell["file"])
         ages.append(age)
         votes.append(v if v is not None else [0.0] * len(EXPRESSIONS))
@@ -300,10 +312,16 @@ def read_targets(path: str | Path) -> TargetTable:
     _check_unique(files, path, "row for image", 2)
     age_arr = np.asarray(ages, np.float32)
     vote_arr = np.asarray(votes, np.float32)
-    notes = (f"{len(dropped)} row(s) of {path} left out: most votes for 'unknown' or 'not a "
-             "face'",) if dropped else ()
+    if not np.isfinite(age_arr).any() and not vote_arr.sum():
+        raise _fail(path, None, "no labelled rows: every age and expression cell is blank")
+    notes = [f"{len(dropped)} row(s) of {path} left out: most votes for 'unknown' or 'not a "
+             "face'"] if dropped else []
+    for n, what in ((no_age, "age"), (no_expression, "expression")):
+        if n:
+            notes.append(f"{n} row(s) of {path} have no {what} (a blank cell): left out of "
+                         f"the {what} figures")
     return TargetTable(
         tuple(files), age_arr if np.isfinite(age_arr).any() else None,
         vote_arr if vote_arr.sum() > 0 else None, tuple(splits) if splits else None,
-        {g: np.asarray(v, np.int64) for g, v in groups.items()} or None, notes,
+        {g: np.asarray(v, np.int64) for g, v in groups.items()} or None, tuple(notes),
         frozenset(dropped))

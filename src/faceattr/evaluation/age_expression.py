@@ -92,7 +92,7 @@ def evaluate_targets(engine: EngineBase, ds: Dataset, mirror: bool = False, work
                               "skipped": errors, "no_face_found": fallback,
                               "framing": "detect+align" if detect else ds.framing.name,
                               "mirror": mirror}
-    if has_age and s.age is not None and s.age_sd is not None:
+    if has_age and s.age is not None and s.age_sd is not None and np.isfinite(t["age"]).any():
         rows = np.isfinite(t["age"])
         pred, true, sd = s.age[rows], t["age"][rows], s.age_sd[rows]
         age = age_metrics(pred, true, sd)
@@ -104,7 +104,7 @@ def evaluate_targets(engine: EngineBase, ds: Dataset, mirror: bool = False, work
                              age_metrics(pred[t[g][rows] == v], true[t[g][rows] == v])
                              for v in np.unique(t[g][rows]) if v >= 0} for g in by or []}
         report["age"] = age
-    if has_expr and s.expressions is not None:
+    if has_expr and s.expressions is not None and (t["expression"].sum(1) > 0).any():
         rows = t["expression"].sum(1) > 0
         probs, votes = s.expressions[rows], t["expression"][rows]
         report["expression"] = expression_metrics(probs, votes, engine.expressions)
@@ -113,6 +113,9 @@ def evaluate_targets(engine: EngineBase, ds: Dataset, mirror: bool = False, work
                 "accuracy": float((probs[t[g][rows] == v].argmax(1) ==
                                    votes[t[g][rows] == v].argmax(1)).mean())}
                 for v in np.unique(t[g][rows]) if v >= 0} for g in by or []}
+    if "age" not in report and "expression" not in report:
+        raise FaceAttrError(f"{ds.spec.labels}: none of the {int(keep.sum())} images read has "
+                            "an age or expression label")
     return report
 
 
@@ -121,7 +124,7 @@ def format_targets(r: dict[str, Any]) -> str:
     if "age" in r:
         a = r["age"]
         lines += ["", f"age mean absolute error  {a['mae']:.2f} years "
-                  f"(median {a['median_error']:.1f})",
+                  f"(median {a['median_error']:.1f}; {a['faces']} faces with an age)",
                   f"age within 5 years       {a['within_5']:.2%}",
                   f"age 80% range holds      {a['range_coverage']:.2%} of true ages "
                   f"(mean SD {a['mean_sd']:.1f} years)",
@@ -135,7 +138,7 @@ def format_targets(r: dict[str, Any]) -> str:
     if "expression" in r:
         e = r["expression"]
         lines += ["", f"expression accuracy      {e['accuracy']:.2%} (against the majority vote; "
-                  f"always the commonest: {e['majority_baseline']:.2%})",
+                  f"always the commonest: {e['majority_baseline']:.2%}; {e['faces']} faces)",
                   f"expression macro-F1      {e['macro_f1']:.3f}",
                   f"expression calibration   {e['ece']:.2%} (ECE of the top class against "
                   f"the majority vote), {e['ece_votes']:.2%} against its vote share",

@@ -25,6 +25,26 @@ def choose_backend(model: str | Path | None, backend: str = "auto") -> str:
     return "torch"
 
 
+def foreign_model_file(path: Path) -> str | None:
+    """Why ``path`` is not a faceattr .safetensors model, read from its header alone (the
+    light install has neither torch nor safetensors); None when it looks like one."""
+    import json
+    import struct
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+            size = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
+            if not 2 <= size <= 100_000_000:
+                return "not a safetensors file"
+            header = json.loads(f.read(size))
+    except (OSError, ValueError):
+        return "not a safetensors file"
+    if not isinstance(header, dict) or "faceattr" not in (header.get("__metadata__") or {}):
+        return "safetensors without faceattr metadata"
+    return None
+
+
 def load_engine(model: str | Path | None = None, backend: str = "auto",
                 threads: int | None = None) -> EngineBase:
     """The engine that runs ``model`` with ``backend`` (see :func:`choose_backend`)."""
@@ -41,9 +61,14 @@ def load_engine(model: str | Path | None = None, backend: str = "auto",
         from faceattr.inference.onnx_engine import OnnxEngine
 
         return OnnxEngine(path, threads=threads)
+    if Path(path).is_dir():
+        raise FaceAttrError(f"{path}: is a folder, not a model file")
     try:
         import torch  # noqa: F401
     except ImportError:
+        not_ours = foreign_model_file(Path(path))
+        if not_ours:
+            raise FaceAttrError(f"{path}: not a faceattr model file ({not_ours})") from None
         raise FaceAttrError(f"{path}: running a .safetensors model needs PyTorch: pip install "
                             "'faceattr[train]' (or export it with 'faceattr export' and use "
                             "the .onnx file)") from None

@@ -72,6 +72,8 @@ def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
                          f"name: {', '.join(kinds[:6])}; read: "
                          f"{', '.join(sorted(IMAGE_EXTENSIONS))}); name a file to read it "
                          "anyway")
+            if not found:
+                note(f"note: {p}: no image or video files in it")
         else:
             found = [p]
         for f in found:

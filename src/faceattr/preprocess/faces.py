@@ -175,7 +175,7 @@ class FacePipeline:
         need = []  # source pixels per output pixel of each face that gets attributes
         for f in found:
             if f.width * scale < self.min_face:
-                f.skipped = (f"face {f.width * scale:.0f} px wide, under the minimum of "
+                f.skipped = (f"face {int(f.width * scale)} px wide, under the minimum of "
                              f"{self.min_face:g} px")
             else:
                 need.append(_pixel_scale(f.landmarks, self.size, self.detector.template))
