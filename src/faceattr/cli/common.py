@@ -142,7 +142,8 @@ def add_dataset_options(p: argparse.ArgumentParser, required: bool = True) -> No
                    help="CelebA attribute file (list_attr_celeba.txt format) or CSV")
     g.add_argument("--partition", type=Path, help="CelebA partition file (list_eval_partition.txt)")
     g.add_argument("--split", default="all", choices=["train", "val", "test", "all"],
-                   help="with --partition: the official split to use (default: all)")
+                   help="the split to use: by --partition, or by the labels' own split "
+                        "column (UTKFace's and FER+'s labels.csv) (default: all)")
     g.add_argument("--framing", type=nonempty, metavar="NAME",
                    help="source framing (see 'faceattr framings'); default: crop")
     g.add_argument("--skip-missing", action="store_true",
