@@ -32,6 +32,7 @@ def test_default_model_loads_offline_and_predicts(rec):
     keys = {"schema", "file", "face", "box", "landmarks", "score", "probabilities", "decisions",
             "unreliable"}
     assert keys <= set(d) and d["landmarks"] is not None
+    assert p.box == p.where() and all(type(v) is float for v in p.box)  # the detection's box
     crop = Recognizer(detect=False).predict(EXAMPLE).to_dict()
     assert set(crop) == set(d) and crop["landmarks"] is None and crop["face"] == 0
 

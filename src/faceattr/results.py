@@ -84,7 +84,8 @@ class Prediction:
     face_index: int = 0
     unreliable: list[str] = field(default_factory=list)  # not to trust here (a grey face)
     video: VideoPlace | None = None  # in a video: when, which frame, which track
-    box: tuple[float, float, float, float] | None = None  # without detection: the crop's square
+    # where the face is in the picture: the detection's box, or without detection the crop's square
+    box: tuple[float, float, float, float] | None = None
     age: float | None = None  # years
     age_sd: float | None = None  # years: the uncertainty (calibrated on the val split)
     age_range: tuple[float, float] | None = None  # holds the true age about 80% of the time

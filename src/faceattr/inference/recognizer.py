@@ -241,8 +241,8 @@ class Recognizer:
             res.error = f"{name}: no face found"
             return res
         for k, face in enumerate(faces.faces):
-            box = None if face.detection is not None else \
-                self.framing.square(faces.width, faces.height)
+            box = self.framing.square(faces.width, faces.height) if face.detection is None \
+                else tuple(float(v) for v in face.detection.box)
             if face.pixels is None:
                 res.faces.append(Prediction(name, face=face.detection, face_index=k, box=box))
                 continue
