@@ -241,8 +241,11 @@ class Recognizer:
             res.error = f"{name}: no face found"
             return res
         for k, face in enumerate(faces.faces):
-            box = self.framing.square(faces.width, faces.height) if face.detection is None \
-                else tuple(float(v) for v in face.detection.box)
+            if face.detection is None:
+                box = self.framing.square(faces.width, faces.height)
+            else:
+                x0, y0, x1, y1 = (float(v) for v in face.detection.box)
+                box = (x0, y0, x1, y1)
             if face.pixels is None:
                 res.faces.append(Prediction(name, face=face.detection, face_index=k, box=box))
                 continue
