@@ -74,7 +74,10 @@ def transfer(engine, faces: np.ndarray, labels: np.ndarray, attrs: list[str]) ->
     return " ".join(out)
 
 
-def held_out_coverage(engine, faces: np.ndarray, true: np.ndarray, halvings: int = 20
+HALVINGS = 20
+
+
+def held_out_coverage(engine, faces: np.ndarray, true: np.ndarray, halvings: int = HALVINGS
                       ) -> tuple[float, float, float]:
     """The 80% age range is calibrated on UTKFace val, so its coverage there is 80% by
     construction: refit the SD scale on a random half of val and measure the other half
@@ -142,7 +145,7 @@ def main() -> None:
           f"CelebA: {len(crops)} test crops, threshold 0.5)")
     for name, mean, lo, hi in held:
         print(f"{name}: the 80% age range refitted on one half of UTKFace val holds {mean:.2%} "
-              f"of the other half's ages ({lo:.2%}-{hi:.2%} over 40 halves)")
+              f"of the other half's ages ({lo:.2%}-{hi:.2%} over {2 * HALVINGS} halves)")
 
 
 if __name__ == "__main__":

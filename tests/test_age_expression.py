@@ -48,6 +48,10 @@ def test_plain_age_and_expression_csvs(tmp_path):
     t = read_targets(write(tmp_path, "e.csv", "file,expression\na.jpg,Happiness\nb.jpg,fear\n"))
     assert t.votes.argmax(1).tolist() == [EXPRESSIONS.index("happiness"), EXPRESSIONS.index("fear")]
     # column names in any case; a blank cell is left out of that task's figures, and named
+    cols = ",".join(e.capitalize() for e in EXPRESSIONS)
+    t = read_targets(write(tmp_path, "f.csv", f"File,Split,{cols},Unknown,nf\n"
+                           "a.jpg,Train,1,0,0,0,0,0,0,0,9,0\nb.jpg,Train,6,0,0,0,0,0,0,0,0,4\n"))
+    assert t.files == ("b.jpg",) and t.excluded == {"a.jpg"} and t.split == ("train",)
     t = read_targets(write(tmp_path, "b.csv", "File,Age\na.jpg,\nb.jpg,40\n"))
     assert np.isnan(t.age[0]) and t.age[1] == 40
     assert t.notes == (f"1 row(s) of {tmp_path / 'b.csv'} have no age (a blank cell): left out "
@@ -325,3 +329,18 @@ def test_cpu_bfloat16_training_of_the_mixed_tasks(tmp_path, tiny_cache, age_expr
     rows = list(csv.DictReader((tmp_path / "run/log.csv").open()))
     assert np.isfinite(float(rows[-1]["train_loss"])) and float(rows[-1]["val_age_mae"]) > 0
     assert "age" in meta and "expression" in meta
+
+
+def test_evaluate_refuses_images_whose_rows_have_no_label(tmp_path, capsys):
+    """A label file with ages, but none for the images given: exit 2 naming the file, not an
+    empty report."""
+    from .conftest import TEST_CROPS, copy_images
+
+    names = copy_images(TEST_CROPS, tmp_path / "img", 2)
+    labels = write(tmp_path, "ages.csv", "file,age\n" + "".join(f"{n},\n" for n in names)
+                   + "someone_else.jpg,30\n")
+    rc = main(["evaluate", "--model", "fast", "--images", str(tmp_path / "img"),
+               "--labels", str(labels), "--framing", "crop"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "none of the 2 images read has an age or expression label" in err
+    assert "Traceback" not in err

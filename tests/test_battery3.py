@@ -592,7 +592,10 @@ def test_without_torch_a_file_that_is_not_ours_is_named_as_such(tmp_path, monkey
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
     (tmp_path / "p.pt").write_bytes(b"\x80\x04\x95pickle")
     (tmp_path / "notes.md").write_text("# hello\n")
-    for name in ("p.pt", "notes.md"):
+    for name, header in (("meta.safetensors", b'{"__metadata__": 5}'),
+                         ("deep.safetensors", b"[" * 100_000)):
+        (tmp_path / name).write_bytes(len(header).to_bytes(8, "little") + header)
+    for name in ("p.pt", "notes.md", "meta.safetensors", "deep.safetensors"):
         with pytest.raises(FaceAttrError, match="not a faceattr model file"):
             load_engine(tmp_path / name)
     with pytest.raises(FaceAttrError, match="is a folder"):

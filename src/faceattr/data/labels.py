@@ -198,8 +198,8 @@ TARGET_COLUMNS = frozenset({"file", "age", "expression", "split", *GROUP_COLUMNS
 
 
 def _target_header(cells: list[str]) -> list[str]:
-    return [h.strip().lower() if h.strip().lower() in TARGET_COLUMNS else h.strip()
-            for h in cells]
+    official = {**{c: c for c in TARGET_COLUMNS}, **{e.lower(): e for e in FERPLUS_EXTRA}}
+    return [official.get(h.strip().lower(), h.strip()) for h in cells]
 
 
 @dataclass(frozen=True)
@@ -301,7 +301,7 @@ def read_targets(path: str | Path) -> TargetTable:
         ages.append(age)
         votes.append(v if v is not None else [0.0] * len(EXPRESSIONS))
         if "split" in cell:
-            splits.append(cell["split"])
+            splits.append(cell["split"].lower())
         for g in groups:
             try:
                 groups[g].append(int(cell[g]) if cell[g] else -1)

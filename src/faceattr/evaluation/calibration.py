@@ -110,8 +110,11 @@ def multiclass_ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> flo
 def vote_share_ece(probs: np.ndarray, votes: np.ndarray, bins: int = 15) -> float:
     """Expected calibration error of the top class against the annotators' vote share for it
     (FER+'s ten votes): how well a probability reads as "this share of people would say so".
-    With one vote per face it is :func:`multiclass_ece` against that vote."""
+    With one vote per face it is :func:`multiclass_ece` against that vote. Rows without votes
+    are left out."""
     probs, votes = np.asarray(probs, np.float64), np.asarray(votes, np.float64)
+    has = votes.sum(axis=1) > 0
+    probs, votes = probs[has], votes[has]
     conf, pred = probs.max(axis=1), probs.argmax(axis=1)
     share = votes[np.arange(len(votes)), pred] / np.maximum(votes.sum(axis=1), 1e-12)
     which = np.minimum((conf * bins).astype(int), bins - 1)

@@ -38,9 +38,10 @@ def foreign_model_file(path: Path) -> str | None:
             if not 2 <= size <= 100_000_000:
                 return "not a safetensors file"
             header = json.loads(f.read(size))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return "not a safetensors file"
-    if not isinstance(header, dict) or "faceattr" not in (header.get("__metadata__") or {}):
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict) or "faceattr" not in meta:
         return "safetensors without faceattr metadata"
     return None
 
@@ -57,12 +58,12 @@ def load_engine(model: str | Path | None = None, backend: str = "auto",
                             f"name (bundled: {', '.join(sorted(bundled_models()))})")
     backend = choose_backend(model, backend)
     path = model_path(model, backend)
+    if Path(path).is_dir():
+        raise FaceAttrError(f"{path}: is a folder, not a model file")
     if backend == "onnx":
         from faceattr.inference.onnx_engine import OnnxEngine
 
         return OnnxEngine(path, threads=threads)
-    if Path(path).is_dir():
-        raise FaceAttrError(f"{path}: is a folder, not a model file")
     try:
         import torch  # noqa: F401
     except ImportError:

@@ -88,7 +88,10 @@ class ModelConfig:
         return [pos[n] for n in names]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not d["center_crop"]:  # as before the setting existed: older readers load it
+            del d["center_crop"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:

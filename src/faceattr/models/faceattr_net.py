@@ -60,6 +60,14 @@ class FaceAttrNet(nn.Module):
             self.backbone.eval()
         return self
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The CNN's feature map of the images (of their central ``config.center_crop`` pixels
+        when that is set)."""
+        if self.config.center_crop:
+            o = (x.shape[-1] - self.config.center_crop) // 2
+            x = x[..., o:o + self.config.center_crop, o:o + self.config.center_crop]
+        return self.backbone(x)
+
     def forward(self, x: torch.Tensor, all_outputs: bool = False):
         """The attribute logits, or (``all_outputs``) the dict of :meth:`outputs` (the form
         that goes through DistributedDataParallel)."""
@@ -69,10 +77,7 @@ class FaceAttrNet(nn.Module):
     def outputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``logits`` (B, A, 2) of the attributes, and ``age`` (B, age_bins) and
         ``expression`` (B, E) logits when the model has those tasks."""
-        if self.config.center_crop:
-            o = (x.shape[-1] - self.config.center_crop) // 2
-            x = x[..., o:o + self.config.center_crop, o:o + self.config.center_crop]
-        fmap = self.backbone(x)
+        fmap = self.features(x)
         a = self.config.num_tasks
         if self.config.head == "fc":
             out = {"logits": self.head(fmap)}

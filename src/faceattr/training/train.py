@@ -498,7 +498,7 @@ def precise_bn(run: Run) -> None:
         m.momentum = None  # a cumulative average
     run.eval_model.train()
     for x, _ in faces:
-        run.eval_model.backbone(x.to(run.device))
+        run.eval_model.features(x.to(run.device))
     run.eval_model.eval()
     for m, mom in zip(norms, saved):
         m.momentum = mom
