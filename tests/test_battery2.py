@@ -372,3 +372,23 @@ def test_a_request_of_sixteen_big_photos_without_faces_is_bounded(client, tmp_pa
     assert r.status_code == 200 and len(r.json()["results"]) == 16
     assert all(x["faces"] == [] for x in r.json()["results"])
     assert seconds < 30, seconds  # 1.4 s on this 2-core machine
+
+
+def test_a_parquet_folder_reads_as_it_is_after_a_kill_mid_write_or_damage(tmp_path, capsys):
+    """A part being written is hidden ('.part-N.parquet.tmp'), a damaged part is moved aside
+    as '_part-N.parquet.damaged': pyarrow reads the folder whatever a kill or resume left."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    files = sorted(TEST_CROPS.glob("*.jpg"))[:4]
+    out = tmp_path / "out"
+    argv = ["predict", *map(str, files[:2]), "--no-detect", "--output", str(out), "--format",
+            "parquet"]
+    assert main(argv) == 0
+    (out / ".part-00009.parquet.tmp").write_bytes(b"PAR1 half written")  # as a kill leaves it
+    assert pq.read_table(out).num_rows == 2
+    part = sorted(out.glob("part-*.parquet"))[0]
+    part.write_bytes(b"PAR1 not parquet")
+    argv[1:3] = map(str, files)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert (out / f"_{part.name}.damaged").is_file() and not list(out.glob("*.tmp"))
+    assert sorted(pq.read_table(out)["file"].to_pylist()) == sorted(map(str, files))

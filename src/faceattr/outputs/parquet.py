@@ -63,14 +63,14 @@ class Parquet(OutputFormat):
             try:
                 names = pq.read_table(part, columns=["file"])["file"].to_pylist()
             except Exception as e:  # pyarrow raises its own error types
-                part.rename(part.with_name(part.name + ".damaged"))
+                part.rename(part.with_name("_" + part.name + ".damaged"))  # hidden from readers
                 dropped.append(f"{part.name} ({str(e).splitlines()[0][:60]}), moved aside as "
                                ".damaged")
                 continue
             done.update(names)
         # parts are numbered on from the highest, so none is ever overwritten
-        numbers = [int(p.name[5:10]) for p in path.glob("part-*.parquet*")
-                   if p.name[5:10].isdigit()]
+        names = [p.name.lstrip("_") for p in path.glob("*part-*.parquet*")]
+        numbers = [int(n[5:10]) for n in names if n.startswith("part-") and n[5:10].isdigit()]
         self.parts = max(numbers, default=-1) + 1
         return done, dropped
 
@@ -81,7 +81,9 @@ class Parquet(OutputFormat):
         schema = parquet_schema(self.attributes, self.expressions, self.age)
         table = pa.Table.from_pylist(records, schema=schema)
         final = path / f"part-{self.parts:05d}.parquet"
-        tmp = final.with_suffix(".tmp")
+        # a hidden name while it is written: pyarrow, pandas and Spark skip files starting with
+        # '.' or '_', so a run killed mid-write leaves a folder they still read
+        tmp = final.with_name("." + final.name + ".tmp")
         pq.write_table(table, tmp)
         os.replace(tmp, final)
         self.parts += 1
