@@ -115,6 +115,7 @@ def main() -> None:
           f"{'faces/s':>8s}  "
           f"{'smile AUC c/g':>13s} {'TV':>5s} {'young AUC c/g':>13s}")
     held = []
+    utk_framed: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # input size -> faces, rows read
     for model in args.model or sorted(bundled_models()):
         engine = load_engine(model, "auto" if Path(model).exists() else "onnx",
                              threads=os.cpu_count())
@@ -136,7 +137,9 @@ def main() -> None:
                     f"{e['ece_votes']:6.2%}")
         name = Path(model).parent.name if Path(model).stem == "model" else Path(model).stem
         if engine.has_age and not args.mirror:
-            utk_faces, keep, _, _ = frame_rows(utk, engine.input_size)
+            if engine.input_size not in utk_framed:
+                utk_framed[engine.input_size] = frame_rows(utk, engine.input_size)[:2]
+            utk_faces, keep = utk_framed[engine.input_size]
             held.append((name, *held_out_coverage(engine, utk_faces, utk.targets["age"][keep])))
         moved = "" if wide is None else transfer(engine, wide_faces, wide_labels,
                                                  list(wide.attributes))

@@ -95,16 +95,21 @@ def fit_softmax_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
     return float(grid[int(np.argmin(nll))])
 
 
+def _binned_gap(conf: np.ndarray, observed: np.ndarray, bins: int) -> float:
+    """Over equal-width bins of ``conf``, the share-weighted gap between the mean confidence
+    and the mean of ``observed`` (what the confidence should equal)."""
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    c = np.bincount(which, conf, minlength=bins)
+    a = np.bincount(which, observed, minlength=bins)
+    return float(np.abs(c - a).sum() / max(len(conf), 1))
+
+
 def multiclass_ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
     """Expected calibration error of the top class: over equal-width bins of its probability,
     the share-weighted gap between confidence and accuracy."""
     probs = np.asarray(probs, np.float64)
-    conf, pred = probs.max(axis=1), probs.argmax(axis=1)
-    right = (pred == np.asarray(labels)).astype(np.float64)
-    which = np.minimum((conf * bins).astype(int), bins - 1)
-    c = np.bincount(which, conf, minlength=bins)
-    a = np.bincount(which, right, minlength=bins)
-    return float(np.abs(c - a).sum() / max(len(probs), 1))
+    right = (probs.argmax(axis=1) == np.asarray(labels)).astype(np.float64)
+    return _binned_gap(probs.max(axis=1), right, bins)
 
 
 def vote_share_ece(probs: np.ndarray, votes: np.ndarray, bins: int = 15) -> float:
@@ -115,12 +120,8 @@ def vote_share_ece(probs: np.ndarray, votes: np.ndarray, bins: int = 15) -> floa
     probs, votes = np.asarray(probs, np.float64), np.asarray(votes, np.float64)
     has = votes.sum(axis=1) > 0
     probs, votes = probs[has], votes[has]
-    conf, pred = probs.max(axis=1), probs.argmax(axis=1)
-    share = votes[np.arange(len(votes)), pred] / np.maximum(votes.sum(axis=1), 1e-12)
-    which = np.minimum((conf * bins).astype(int), bins - 1)
-    c = np.bincount(which, conf, minlength=bins)
-    a = np.bincount(which, share, minlength=bins)
-    return float(np.abs(c - a).sum() / max(len(probs), 1))
+    share = votes[np.arange(len(votes)), probs.argmax(axis=1)] / votes.sum(axis=1)
+    return _binned_gap(probs.max(axis=1), share, bins)
 
 
 GREY_DROP = 5.0  # points of val accuracy lost on grey faces that make an attribute unreliable

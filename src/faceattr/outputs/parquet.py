@@ -63,9 +63,10 @@ class Parquet(OutputFormat):
             try:
                 names = pq.read_table(part, columns=["file"])["file"].to_pylist()
             except Exception as e:  # pyarrow raises its own error types
-                part.rename(part.with_name("_" + part.name + ".damaged"))  # hidden from readers
+                aside = part.with_name("_" + part.name + ".damaged")  # hidden from readers
+                part.rename(aside)
                 dropped.append(f"{part.name} ({str(e).splitlines()[0][:60]}), moved aside as "
-                               ".damaged")
+                               f"{aside.name}")
                 continue
             done.update(names)
         # parts are numbered on from the highest, so none is ever overwritten
